@@ -94,8 +94,7 @@ def run(spark: SparkSession, cfg: Config, inputs: list[str], output: str) -> dic
             input_docs=sum(s["html_records"] for s in summaries),
             extra_stats=archive_stats(summaries),
         )
-        fingerprint = {"config": cfg.fingerprint("format", "output"), "input": _fingerprint_paths(paths)}
-        return write_stage(spark, cfg, STAGE, output, result, started, fingerprint)
+        return write_stage(spark, cfg, STAGE, output, result, started, input_id=paths_id(paths))
     finally:
         rows.unpersist()
 
@@ -115,7 +114,8 @@ def archive_stats(summaries: list[dict]) -> dict:
     }
 
 
-def _fingerprint_paths(paths: list[str]) -> str:
+def paths_id(paths: list[str]) -> str:
+    """Identity of a Format input: the resolved archive paths (order-free)."""
     return hashlib.sha256("\n".join(sorted(paths)).encode()).hexdigest()[:16]
 
 

@@ -6,6 +6,7 @@ that loses a document fails instead of writing _SUCCESS.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -141,9 +142,24 @@ def removed_rows(df: DataFrame, stage: str, reason, detail=None) -> DataFrame:
                      (F.lit(None).cast("string") if detail is None else detail).alias("detail"))
 
 
+def marker_id(marker: dict) -> str:
+    """Identity of a finished stage output: a later stage's input fingerprint."""
+    return hashlib.sha256(json.dumps(marker, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def stage_fingerprint(cfg: Config, stage: str, input_id: str) -> dict[str, str]:
+    """What _SUCCESS records and the pipeline runner compares: the stage's configuration and its input."""
+    sections = [name for name in (stage, "output") if name in type(cfg).model_fields]
+    return {"config": cfg.fingerprint(*sections), "input": input_id}
+
+
 def write_stage(spark: SparkSession, cfg: Config, stage: str, output: str, result: StageOutput,
-                started: float, fingerprint: dict[str, Any]) -> dict[str, Any]:
-    """Write kept/ and removed/, then _stats.json from what was written, then _SUCCESS."""
+                started: float, input_id: str) -> dict[str, Any]:
+    """Write kept/ and removed/, then _stats.json from what was written, then _SUCCESS.
+
+    input_id identifies the input: marker_id() of the previous stage's _SUCCESS, or a hash of the
+    WARC paths for Format.
+    """
     compression = cfg.output.parquet_compression
     kept_path, removed_path = spark_path(join(output, "kept")), spark_path(join(output, "removed"))
     result.kept.select(*DOCUMENT_COLUMNS, *[c for c in result.kept.columns if c not in DOCUMENT_COLUMNS]) \
@@ -161,8 +177,8 @@ def write_stage(spark: SparkSession, cfg: Config, stage: str, output: str, resul
     if stats["input_docs"] != stats["kept_docs"] + stats["removed_docs"]:
         raise StageFailed(f"{stage}: {stats['input_docs']} documents in but {stats['kept_docs']} kept + "
                           f"{stats['removed_docs']} removed; no _SUCCESS written to {output}")
-    marker = {"stage": stage, "version": VERSION, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              **fingerprint}
+    marker = {"stage": stage, "version": VERSION, **stage_fingerprint(cfg, stage, input_id),
+              "counts": {k: stats[k] for k in ("input_docs", "kept_docs", "removed_docs")}}
     write_text(cfg, join(output, "_SUCCESS"), json.dumps(marker, sort_keys=True))
     return stats
 
