@@ -25,6 +25,8 @@ setup(
         "pydantic>=2.5,<3",
         "pyyaml>=6",
         "typer>=0.12",
+        "orjson>=3.9",
+        "zstandard>=0.22",
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100", "moto[server]>=5.0"],

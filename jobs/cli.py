@@ -87,6 +87,34 @@ def format_command(
         report(format_stage.run(spark, cfg, every_input, output))
 
 
+@app.command("run")
+def run_command(
+    output: OutputOption,
+    inputs: Annotated[Optional[list[str]], typer.Option(
+        "--input", help="WARC inputs, as for `format` (needed unless --from names a later stage).")] = None,
+    more_inputs: Annotated[Optional[list[str]], typer.Argument(help="More inputs.", show_default=False)] = None,
+    first: Annotated[Optional[str], typer.Option("--from", help="First stage to run (default: format).")] = None,
+    last: Annotated[Optional[str], typer.Option("--to", help="Last stage to run (default: the last).")] = None,
+    conf: ConfOption = None,
+    sets: SetOption = None,
+):
+    """Run the stages in order into OUTPUT/<stage>, then OUTPUT/final (JSONL), stats.json and report.html.
+
+    Rerunning skips every stage already finished with the same input and configuration."""
+    from jobs.pipeline import STAGES, run_pipeline
+
+    cfg = load(conf, sets)
+    every_input = [*(inputs or []), *(more_inputs or [])]
+    first, last = first or STAGES[0], last or STAGES[-1]
+    if first == STAGES[0] and not every_input:
+        typer.echo("corpusforge: --input is required when the run starts at format.", err=True)
+        raise typer.Exit(2)
+    with spark_for(cfg) as spark:
+        summary = run_pipeline(spark, cfg, every_input, output, first, last)
+    typer.echo(json.dumps({"funnel": summary["funnel"], "final": summary["final"],
+                           "seconds": summary["seconds"]}, indent=2))
+
+
 def main(argv: list[str] | None = None) -> None:
     app(args=argv if argv is not None else sys.argv[1:], prog_name="corpusforge")
 

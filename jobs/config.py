@@ -44,7 +44,9 @@ class IOSettings(Section):
 class OutputSettings(Section):
     parquet_compression: Literal["zstd", "snappy", "gzip", "lz4", "none", "uncompressed"]
     jsonl: bool
-    jsonl_compression: Literal["gzip", "zstd", "bzip2", "none"]
+    jsonl_compression: Literal["gzip", "bzip2", "none"]
+    final_compression: Literal["zstd", "gzip", "none"]
+    final_shards: int | None = Field(gt=0)
 
 
 class TrafilaturaSettings(Section):

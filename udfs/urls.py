@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 import tldextract
 
-_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+# Private suffixes count (github.io, blogspot.com): each user's site there is its own registered domain.
+_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 
 def normalise_host(host: str | None) -> str | None:
