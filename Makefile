@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 OUT    ?= out/sample
 SAMPLE := tests/data/warc/*.warc.gz
 
-.PHONY: setup demo test test-unit test-cluster bench clean
+.PHONY: setup demo test test-unit test-cluster package clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: setup.py
@@ -24,5 +24,20 @@ test: setup
 test-unit: setup
 	$(BIN)/python -m pytest -q -m "not spark and not cluster"
 
+test-cluster: setup
+	$(BIN)/python -m pytest -q -m cluster
+
+# What spark-submit ships to executors: the project as a wheel (--py-files) and its dependencies as a
+# packed virtualenv (--archives dist/corpusforge-env.tar.gz#env). pyspark itself is left out: the
+# cluster provides it. The packed env links to this machine's Python prefix (venv-pack's rule), so
+# build it on (or in an image like) the executors' OS; docker/Dockerfile does exactly that.
+package: setup
+	rm -rf dist
+	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
+	$(BIN)/venv-pack --quiet --prefix $(VENV) --output dist/corpusforge-env.tar.gz --compress-level 1 \
+	  --exclude 'lib/python*/site-packages/pyspark/*' --exclude '*/__pycache__/*' \
+	  --exclude '*__editable__*corpusforge*' --exclude '*/corpusforge*.dist-info/*' --exclude '*/corpusforge.egg-link'
+	@ls -la dist
+
 clean:
-	rm -rf $(VENV) out build *.egg-info
+	rm -rf $(VENV) out build dist *.egg-info

@@ -1,6 +1,6 @@
-"""Bundled YAML configuration files (shipped inside the wheel so executors and spark-submit find them)."""
-from pathlib import Path
+"""Bundled YAML configuration files, read through importlib.resources so they are found inside a
+wheel or zip shipped with --py-files as well as in a source checkout."""
+from importlib.resources import files
 
-CONF_DIR = Path(__file__).resolve().parent
-DEFAULT_FILE = CONF_DIR / "default.yaml"
-LOCAL_FILE = CONF_DIR / "local.yaml"
+DEFAULT_FILE = files(__name__) / "default.yaml"
+LOCAL_FILE = files(__name__) / "local.yaml"

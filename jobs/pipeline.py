@@ -17,6 +17,7 @@ from pyspark.sql import SparkSession
 from jobs.config import Config
 from jobs.export import write_jsonl_shards
 from jobs.inputs import resolve_warc_inputs
+from jobs.report import build_report
 from jobs.stage_io import (DOCUMENT_COLUMNS, InputError, join, marker_id, read_success, read_text,
                            spark_path, stage_fingerprint, write_text)
 
@@ -59,6 +60,8 @@ def run_pipeline(spark: SparkSession, cfg: Config, inputs: list[str], output: st
     summary = {"stages": every_stats, "final": final, "seconds": round(time.monotonic() - started, 3),
                "funnel": funnel(every_stats)}
     write_text(cfg, join(output, "stats.json"), json.dumps(summary, indent=2, sort_keys=True))
+    build_report(spark, cfg, output, STAGES)
+    log(f"report: {join(output, 'report.html')}")
     log(f"done in {summary['seconds']:.1f}s: {final['rows']} documents in {join(output, 'final')}")
     return summary
 

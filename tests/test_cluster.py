@@ -1,0 +1,181 @@
+"""A real Spark standalone cluster on 127.0.0.1: one master, two workers, the pipeline submitted with
+spark-submit in client mode using the packaged artefacts (wheel + packed virtualenv), exactly as on a
+production cluster. Its final output must equal the local-mode output, also when a worker is killed
+while the Format stage runs. Run alone with `make test-cluster` (pytest -m cluster)."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+pytestmark = pytest.mark.cluster
+
+SPARK_HOME = Path(__import__("pyspark").__file__).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def http_json(url: str):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return json.load(response)
+    except (OSError, ValueError):
+        return None
+
+
+class StandaloneCluster:
+    """Master and workers as child processes, stopped by their own process ids."""
+
+    def __init__(self, workdir: Path, workers: int = 2):
+        self.workdir = workdir
+        self.port, self.ui_port = free_port(), free_port()
+        self.url = f"spark://127.0.0.1:{self.port}"
+        env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1",
+               "SPARK_NO_DAEMONIZE": "1"}
+        self.env = env
+        self.master = self._start("master", "org.apache.spark.deploy.master.Master",
+                                  "--host", "127.0.0.1", "--port", str(self.port), "--webui-port", str(self.ui_port))
+        wait_for(lambda: http_json(f"http://127.0.0.1:{self.ui_port}/json/"), 60, "the master")
+        self.workers = [self._start(f"worker{i}", "org.apache.spark.deploy.worker.Worker", self.url,
+                                    "--host", "127.0.0.1", "--cores", "1", "--memory", "2g",
+                                    "--webui-port", str(free_port()), "--work-dir", str(workdir / f"work{i}"))
+                        for i in range(workers)]
+        wait_for(lambda: len(self.alive_workers()) == workers, 90, f"{workers} workers")
+
+    def _start(self, name: str, main_class: str, *args: str) -> subprocess.Popen:
+        log = open(self.workdir / f"{name}.log", "wb")
+        return subprocess.Popen([str(SPARK_HOME / "bin" / "spark-class"), main_class, *args],
+                                stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
+
+    def alive_workers(self) -> list[dict]:
+        state = http_json(f"http://127.0.0.1:{self.ui_port}/json/") or {}
+        return [w for w in state.get("workers", []) if w.get("state") == "ALIVE"]
+
+    def kill_worker(self, index: int) -> None:
+        """SIGKILL the worker and its executors (its process group): a machine lost mid-job."""
+        os.killpg(self.workers[index].pid, signal.SIGKILL)
+        self.workers[index].wait()
+
+    def stop(self) -> None:
+        for proc in [*self.workers, self.master]:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in [*self.workers, self.master]:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def packaged() -> dict[str, Path]:
+    subprocess.run(["make", "package"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    wheel = next((ROOT / "dist").glob("corpusforge-*.whl"))
+    return {"wheel": wheel, "env": ROOT / "dist" / "corpusforge-env.tar.gz"}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    running = StandaloneCluster(tmp_path_factory.mktemp("standalone"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def warc_inputs(tmp_path_factory) -> list[str]:
+    """The sample WARCs three times under other names: enough Format tasks to lose a worker mid-stage."""
+    folder = tmp_path_factory.mktemp("inputs")
+    for copy in range(3):
+        for warc in sorted((DATA / "warc").glob("*.warc.gz")):
+            shutil.copy(warc, folder / f"copy{copy}-{warc.name}")
+    return sorted(str(p) for p in folder.iterdir())
+
+
+def submit(cluster: StandaloneCluster, packaged: dict, inputs: list[str], output: Path, ui_port: int) -> subprocess.Popen:
+    """docker/submit.sh, the same script the compose file's submit service runs."""
+    flags = " ".join(["--conf spark.driver.host=127.0.0.1", "--conf spark.driver.bindAddress=127.0.0.1",
+                      f"--conf spark.ui.port={ui_port}"])
+    command = [str(ROOT / "docker" / "submit.sh"), cluster.url, "--output", str(output),
+               "--set", "spark.shuffle_partitions=4", "--set", "format.batch_rows=8", *inputs]
+    log = open(output.parent / f"{output.name}.log", "wb")
+    return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            env={**cluster.env, "PYTHONUNBUFFERED": "1", "CORPUSFORGE_SUBMIT_FLAGS": flags,
+                                 "CORPUSFORGE_DRIVER_PYTHON": sys.executable})
+
+
+def final_documents(run_dir: Path) -> list[dict]:
+    import zstandard
+
+    docs = []
+    for shard in sorted((run_dir / "final").glob("part-*.jsonl.zst")):
+        with open(shard, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as reader:
+            docs.extend(json.loads(line) for line in io.TextIOWrapper(reader, encoding="utf-8"))
+    return sorted(docs, key=lambda d: d["id"])
+
+
+@pytest.fixture(scope="module")
+def local_result(spark, cfg_factory, warc_inputs, tmp_path_factory) -> list[dict]:
+    from jobs.pipeline import run_pipeline
+
+    out = tmp_path_factory.mktemp("local") / "run"
+    run_pipeline(spark, cfg_factory(), warc_inputs, str(out))
+    return final_documents(out)
+
+
+def finish(proc: subprocess.Popen, output: Path, timeout: float = 900) -> None:
+    code = proc.wait(timeout=timeout)
+    log = (output.parent / f"{output.name}.log").read_text(errors="replace")
+    assert code == 0, f"spark-submit failed ({code}):\n{log[-5000:]}"
+
+
+def test_cluster_run_equals_local_run(cluster, packaged, warc_inputs, local_result, tmp_path):
+    output = tmp_path / "cluster-run"
+    finish(submit(cluster, packaged, warc_inputs, output, free_port()), output)
+    assert local_result, "the local run kept no document"
+    assert final_documents(output) == local_result
+    stats = json.loads((output / "stats.json").read_text())
+    assert stats["stages"]["format"]["warc_files"] == len(warc_inputs)
+
+
+def test_losing_a_worker_during_format_changes_nothing(cluster, packaged, warc_inputs, local_result, tmp_path):
+    output, ui_port = tmp_path / "killed-run", free_port()
+    proc = submit(cluster, packaged, warc_inputs, output, ui_port)
+
+    def format_tasks_running():
+        apps = http_json(f"http://127.0.0.1:{ui_port}/api/v1/applications") or []
+        if not apps:
+            return False
+        stages = http_json(f"http://127.0.0.1:{ui_port}/api/v1/applications/{apps[0]['id']}/stages?status=active") or []
+        return any(s.get("numActiveTasks", 0) > 0 for s in stages)
+
+    wait_for(format_tasks_running, 300, "Format tasks to run on the cluster")
+    cluster.kill_worker(0)
+    finish(proc, output)
+    assert final_documents(output) == local_result
+    assert len(cluster.alive_workers()) <= 1
