@@ -15,8 +15,8 @@ $(VENV)/.installed: setup.py
 	touch $@
 
 demo: setup
-	$(BIN)/corpusforge format --input '$(SAMPLE)' --output $(OUT)/format
-	@echo "sample output: $(OUT)"
+	$(BIN)/corpusforge run --input '$(SAMPLE)' --output $(OUT)
+	@echo "sample run: $(OUT)/final (JSONL), $(OUT)/report.html, $(OUT)/stats.json"
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -27,13 +27,16 @@ test-unit: setup
 test-cluster: setup
 	$(BIN)/python -m pytest -q -m cluster
 
-# What spark-submit ships to executors: the project as a wheel (--py-files) and its dependencies as a
-# packed virtualenv (--archives dist/corpusforge-env.tar.gz#env). pyspark itself is left out: the
+# What spark-submit ships to executors: the project as a zip (--py-files; Spark puts .zip files, not
+# wheels, on the executors' PYTHONPATH), a wheel for pip installs, and the dependencies as a packed
+# virtualenv (--archives dist/corpusforge-env.tar.gz#env). pyspark itself is left out: the
 # cluster provides it. The packed env links to this machine's Python prefix (venv-pack's rule), so
 # build it on (or in an image like) the executors' OS; docker/Dockerfile does exactly that.
 package: setup
 	rm -rf dist
 	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
+	$(BIN)/python -c "import pathlib, zipfile; z = zipfile.ZipFile('dist/corpusforge.zip', 'w', zipfile.ZIP_DEFLATED); \
+	  [z.write(p) for d in ('jobs', 'udfs', 'conf') for p in sorted(pathlib.Path(d).rglob('*')) if p.is_file() and '__pycache__' not in p.parts]"
 	$(BIN)/venv-pack --quiet --prefix $(VENV) --output dist/corpusforge-env.tar.gz --compress-level 1 \
 	  --exclude 'lib/python*/site-packages/pyspark/*' --exclude '*/__pycache__/*' \
 	  --exclude '*__editable__*corpusforge*' --exclude '*/corpusforge*.dist-info/*' --exclude '*/corpusforge.egg-link'

@@ -26,6 +26,7 @@ setup(
         "pyyaml>=6",
         "typer>=0.12",
         "orjson>=3.9",
+        "matplotlib>=3.7",
         "zstandard>=0.22",
     ],
     extras_require={

@@ -33,6 +33,7 @@ class SparkSettings(Section):
     shuffle_partitions: int = Field(gt=0)
     arrow_batch_rows: int = Field(gt=0)
     python_worker_reuse: bool
+    progress_seconds: float = Field(ge=0)
     checkpoint_dir: str | None
     extra: dict[str, str | int | float | bool]
 
@@ -172,6 +173,10 @@ def _explain(err: ValidationError, data: dict) -> str:
         dotted = ".".join(str(p) for p in problem["loc"])
         if problem["type"] == "missing":
             lines.append(f"conf key '{dotted}' is missing. Fix: add it (conf/default.yaml documents it).")
+            continue
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"conf key '{dotted}' is not a setting corpusforge knows. "
+                         f"Fix: remove it, or check its spelling against conf/default.yaml.")
             continue
         got = problem.get("input")
         lines.append(f"conf key '{dotted}': {problem['msg']} (got {got!r}). "

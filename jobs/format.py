@@ -21,6 +21,7 @@ from pyspark.sql import types as T
 
 from jobs.config import Config
 from jobs.inputs import open_archive, resolve_warc_inputs
+from jobs.progress import documents_counter
 from jobs.stage_io import (DOCUMENT_COLUMNS, DOCUMENT_SCHEMA, StageOutput, begin_stage, removed_rows,
                            write_stage)
 from udfs.documents import ArchiveToDocuments, FormatOptions, unreadable_file_row
@@ -63,6 +64,7 @@ def documents_from_archives(spark: SparkSession, cfg: Config, paths: list[str]) 
     options, storage_options = format_options(cfg), cfg.io.storage_options
     batch_rows, arrow_schema = cfg.format.batch_rows, _arrow_schema()
     tasks = math.ceil(len(paths) / cfg.format.files_per_task)
+    processed = documents_counter(spark)
     path_df = spark.createDataFrame(
         spark.sparkContext.parallelize([(p,) for p in paths], numSlices=tasks), "path string")
 
@@ -70,6 +72,8 @@ def documents_from_archives(spark: SparkSession, cfg: Config, paths: list[str]) 
         files = (p for batch in batches for p in batch.column("path").to_pylist())
         pending: list[dict] = []
         for row in archive_rows(files, options, storage_options):
+            if row["file_summary"] is None:
+                processed.add(1)
             pending.append(row)
             if len(pending) >= batch_rows:
                 yield pa.RecordBatch.from_pylist(pending, schema=arrow_schema)

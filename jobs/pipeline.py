@@ -17,6 +17,7 @@ from pyspark.sql import SparkSession
 from jobs.config import Config
 from jobs.export import write_jsonl_shards
 from jobs.inputs import resolve_warc_inputs
+from jobs.progress import StageProgress
 from jobs.report import build_report
 from jobs.stage_io import (DOCUMENT_COLUMNS, InputError, join, marker_id, read_success, read_text,
                            spark_path, stage_fingerprint, write_text)
@@ -73,7 +74,8 @@ def run_or_skip(spark: SparkSession, cfg: Config, stage: str, stage_input, stage
         log(f"{stage}: finished earlier with the same input and configuration, skipped")
         return json.loads(read_text(cfg, join(stage_dir, "_stats.json")) or "{}")
     log(f"{stage}: running → {stage_dir}")
-    stats = stage_module(stage).run(spark, cfg, stage_input, stage_dir)
+    with StageProgress(spark, stage, cfg.spark.progress_seconds, log):
+        stats = stage_module(stage).run(spark, cfg, stage_input, stage_dir)
     log(f"{stage}: {stats['input_docs']} in, {stats['kept_docs']} kept, {stats['removed_docs']} removed "
         f"in {stats['seconds']:.1f}s")
     return stats

@@ -1,5 +1,5 @@
 """A real Spark standalone cluster on 127.0.0.1: one master, two workers, the pipeline submitted with
-spark-submit in client mode using the packaged artefacts (wheel + packed virtualenv), exactly as on a
+spark-submit in client mode using the packaged artefacts (project zip + packed virtualenv), exactly as on a
 production cluster. Its final output must equal the local-mode output, also when a worker is killed
 while the Format stage runs. Run alone with `make test-cluster` (pytest -m cluster)."""
 from __future__ import annotations
@@ -96,8 +96,7 @@ class StandaloneCluster:
 @pytest.fixture(scope="module")
 def packaged() -> dict[str, Path]:
     subprocess.run(["make", "package"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    wheel = next((ROOT / "dist").glob("corpusforge-*.whl"))
-    return {"wheel": wheel, "env": ROOT / "dist" / "corpusforge-env.tar.gz"}
+    return {"zip": ROOT / "dist" / "corpusforge.zip", "env": ROOT / "dist" / "corpusforge-env.tar.gz"}
 
 
 @pytest.fixture(scope="module")
