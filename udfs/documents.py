@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
+from udfs.content_encoding import decode_content, is_encoded
 from udfs.dumps import dump_from_text, dump_order
 from udfs.extraction import ExtractionOptions, TreeTooLarge, extract_main_text
 from udfs.html_decoding import decode_html, looks_binary, looks_like_html
@@ -134,8 +135,14 @@ class ArchiveToDocuments:
     def _fill_text(self, record: ArchiveRecord, row: dict) -> str | None:
         options = self.options
         payload = record.read_payload(options.max_html_bytes + 1)
+        if len(payload) > options.max_html_bytes:
+            row["scores"]["html_bytes"] = float(len(payload))
+            return "too_large"
+        if is_encoded(payload, record.content_encoding):
+            payload = decode_content(payload, record.content_encoding, options.max_html_bytes)
         row["scores"]["html_bytes"] = float(len(payload))
         if len(payload) > options.max_html_bytes:
+            row["detail"] = "Content-Encoding expands past format.max_html_bytes"
             return "too_large"
         if not payload.strip():
             return "empty_payload"

@@ -19,12 +19,17 @@ _META_CHARSET = re.compile(
 _SNIFF_BYTES = 4096
 
 
-def looks_binary(payload: bytes, max_nul_ratio: float) -> bool:
-    """Images, archives and PDFs mislabelled as text/html carry NUL bytes; HTML (even UTF-16) few."""
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
+
+
+def looks_binary(payload: bytes, max_control_ratio: float) -> bool:
+    """Images, archives and PDFs mislabelled as text/html are full of C0 control bytes (NUL and
+    friends) that no text encoding but UTF-16/32 produces; those announce themselves with a BOM."""
     head = payload[:8192]
     if not head or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return False
-    return head.count(0) / len(head) > max_nul_ratio
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return controls / len(head) > max_control_ratio
 
 
 def looks_like_html(payload: bytes) -> bool:
