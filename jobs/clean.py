@@ -86,7 +86,7 @@ def run(spark: SparkSession, cfg: Config, input_dir: str, output: str) -> dict:
             # the columns of stage_io.removed_rows (document, stage, reason, detail) plus failed_rules
             removed=removed.select(*DOCUMENT_COLUMNS, F.lit(STAGE).alias("stage"), "reason", "detail", "failed_rules"),
             input_docs=input_docs,
-            extra_stats=clean_stats(rows, removed),
+            extra_stats={**clean_stats(rows, removed), "thresholds": default_thresholds(clean_settings(cfg))},
         )
         return write_stage(spark, cfg, STAGE, output, result, started, input_id=marker_id(marker))
     finally:
@@ -114,6 +114,16 @@ def clean_stats(rows: DataFrame, removed: DataFrame) -> dict:
         "removed_by_language_reason": {k: dict(sorted(v.items(), key=lambda kv: -kv[1]))
                                        for k, v in sorted(by_language.items())},
     }
+
+
+def default_thresholds(settings: CleanSettings) -> dict[str, list[float]]:
+    """Statistic → the base thresholds of the rules reading it (what the run report draws on its
+    histogram); language and site overrides are in conf."""
+    out: dict[str, list[float]] = {}
+    for verdict in Cleaner(settings).clean("", None, None, None).verdicts:
+        if verdict.threshold is not None:
+            out.setdefault(verdict.statistic, []).append(float(verdict.threshold))
+    return out
 
 
 def find_document(cfg: Config, stage_dir: str, doc_id: str) -> dict | None:
