@@ -99,6 +99,16 @@ def check_warc_inputs(cfg: Config, inputs: list[str]) -> None:
         raise typer.Exit(2) from None
 
 
+def check_stage_input(cfg: Config, input_dir: str) -> None:
+    """A stage input that is not a finished stage output is reported before Spark starts."""
+    from jobs.stage_io import read_success
+
+    if read_success(cfg, input_dir) is None:
+        typer.echo(f"corpusforge: input {input_dir} is not a finished stage output (no _SUCCESS there). Fix: point "
+                   f"--input at the output directory of the previous stage, and run that stage first.", err=True)
+        raise typer.Exit(2)
+
+
 @app.command("clean")
 def clean_command(
     output: OutputOption,
@@ -110,6 +120,7 @@ def clean_command(
     from jobs import clean as clean_stage
 
     cfg = load(conf, sets)
+    check_stage_input(cfg, input_dir)
     with spark_for(cfg) as spark:
         report(clean_stage.run(spark, cfg, input_dir, output))
 
@@ -173,6 +184,12 @@ def dedup_command(
     from jobs import dedup as dedup_stage
 
     cfg = load(conf, sets)
+    check_stage_input(cfg, input_dir)
+    try:
+        dedup_stage.check_settings(cfg)  # before Spark starts
+    except ConfigError as err:
+        typer.echo(f"corpusforge: {err}", err=True)
+        raise typer.Exit(2) from None
     with spark_for(cfg) as spark:
         report(dedup_stage.run(spark, cfg, input_dir, output, index=index))
 
@@ -189,12 +206,34 @@ def safety_command(
 
     cfg = load(conf, sets)
     try:
-        safety_stage.check_models(cfg)
+        safety_stage.check_models(cfg)  # an unusable model is a conf problem: reported first
+    except ConfigError as err:
+        typer.echo(f"corpusforge: {err}", err=True)
+        raise typer.Exit(2) from None
+    check_stage_input(cfg, input_dir)
+    with spark_for(cfg) as spark:
+        report(safety_stage.run(spark, cfg, input_dir, output))
+
+
+@app.command("quality")
+def quality_command(
+    output: OutputOption,
+    input_dir: Annotated[str, typer.Option("--input", help="Output directory of the previous stage (safety).")],
+    conf: ConfOption = None,
+    sets: SetOption = None,
+):
+    """Quality: advertisement and fluency classifiers, thresholds per language and site."""
+    from jobs import quality as quality_stage
+
+    cfg = load(conf, sets)
+    check_stage_input(cfg, input_dir)
+    try:
+        quality_stage.check_models(cfg)
     except ConfigError as err:
         typer.echo(f"corpusforge: {err}", err=True)
         raise typer.Exit(2) from None
     with spark_for(cfg) as spark:
-        report(safety_stage.run(spark, cfg, input_dir, output))
+        report(quality_stage.run(spark, cfg, input_dir, output))
 
 
 @app.command("train-classifier")
@@ -237,6 +276,36 @@ def train_classifier_command(
     typer.echo(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
+@app.command("train-fluency")
+def train_fluency_command(
+    output: OutputOption,
+    recipe: Annotated[Path, typer.Option(
+        "--recipe", help="YAML recipe: fluent-text sources, real pages for boilerplate, passage sizes, combination.")],
+    data_root: Annotated[Path, typer.Option("--data-root", help="Base of relative paths in the recipe.")] = Path("."),
+    conf: ConfOption = None,
+    sets: SetOption = None,
+):
+    """Train the four-aspect fluency classifier from real fluent text and controlled corruptions of it."""
+    from jobs import train_fluency
+    from jobs.train import RecipeError
+
+    cfg = load(conf, sets)
+    try:
+        chosen = train_fluency.load_recipe(recipe)
+        train_fluency.check(cfg, chosen)
+        metrics = train_fluency.run(cfg, chosen, data_root, output)
+    except (RecipeError, ConfigError) as err:
+        typer.echo(f"corpusforge: {err}", err=True)
+        raise typer.Exit(2) from None
+    shown = {k: metrics[k] for k in ("name", "threshold", "threshold_rule", "seconds")}
+    shown["split"] = {k: v["examples"] for k, v in metrics["split"].items()}
+    for part in ("validation", "test"):
+        if part in metrics:
+            shown[part] = {"combined_roc_auc": metrics[part]["combined"]["all"]["roc_auc"],
+                           **{a: m["vs_clean"]["roc_auc"] for a, m in metrics[part]["aspects"].items()}}
+    typer.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+
+
 @app.command("run")
 def run_command(
     output: OutputOption,
@@ -259,6 +328,8 @@ def run_command(
     if first == STAGES[0] and not every_input:
         typer.echo("corpusforge: --input is required when the run starts at format.", err=True)
         raise typer.Exit(2)
+    if first == STAGES[0]:
+        check_warc_inputs(cfg, every_input)
     with spark_for(cfg) as spark:
         summary = run_pipeline(spark, cfg, every_input, output, first, last)
     typer.echo(json.dumps({"funnel": summary["funnel"], "final": summary["final"],

@@ -202,6 +202,7 @@ class DedupSettings(Section):
 class DomainBlockSettings(Section):
     lists: dict[str, str | None]
     broadcast_max_bytes: int = Field(ge=0)
+    broadcast_max_blocked_hosts: int = Field(ge=0)
 
 
 class WordListSettings(Section):
@@ -232,10 +233,40 @@ class SafetySettings(Section):
     classifiers: dict[str, ClassifierSettings]
 
 
+Unit = Annotated[float, Field(ge=0, le=1)]
+
+
+class CombineSettings(Section):
+    """How a multi-output classifier's outputs make its own score (fluency from its four aspects)."""
+    method: Literal["weighted_mean", "geometric_mean", "min"]
+    weights: dict[str, Annotated[float, Field(ge=0)]]
+
+
+class QualityClassifierSettings(Section):
+    enabled: bool
+    path: str
+    languages: list[str] | None
+    combine: CombineSettings | None
+
+
+class QualityThresholds(Section):
+    """score key → threshold; null: the threshold stored with the model (its own score only)."""
+    default: dict[str, Unit | None]
+    languages: dict[str, dict[str, Unit | None] | None]
+    domains: dict[str, dict[str, Unit | None] | None]
+
+
+class QualitySettings(Section):
+    classifiers: dict[str, QualityClassifierSettings]
+    thresholds: QualityThresholds
+    histogram_bins: int = Field(gt=0, le=1000)
+
+
 class InferenceSettings(Section):
     device: Literal["auto", "cpu", "cuda"]
     threads: int | None = Field(gt=0)
     batch_size: int = Field(gt=0)
+    batch_tokens: int = Field(gt=0)
     max_tokens: int | None = Field(gt=2)
     long_documents: Literal["head", "chunks"]
     chunks: int = Field(gt=0)
@@ -273,6 +304,7 @@ class Config(Section):
     clean: CleanSettings
     dedup: DedupSettings
     safety: SafetySettings
+    quality: QualitySettings
     inference: InferenceSettings
     training: TrainingSettings
 
@@ -307,7 +339,17 @@ def _read_yaml(path: Path) -> dict:
         return {}
     if not isinstance(loaded, dict):
         raise ConfigError(f"configuration file {path} must hold a mapping of sections, not {type(loaded).__name__}.")
-    return loaded
+    return _unshared(loaded)
+
+
+def _unshared(value):
+    """A copy in which no two keys share a mapping: YAML aliases (`zh-Hant: *chinese`) load as one shared
+    dict, and a --set or file override of one entry would silently change the other."""
+    if isinstance(value, dict):
+        return {key: _unshared(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unshared(item) for item in value]
+    return value
 
 
 def _merge(base: dict, update: dict, origin: str, prefix: str = "") -> None:
@@ -327,12 +369,13 @@ def _merge(base: dict, update: dict, origin: str, prefix: str = "") -> None:
 
 # Named collections (block lists, word lists per language, classifiers): a user's file may add new
 # entries, and the entries it names are merged key by key like any section (then validated).
-OPEN_MAPPINGS = {"safety.block_domains.lists", "safety.block_words.languages", "safety.classifiers"}
+OPEN_MAPPINGS = {"safety.block_domains.lists", "safety.block_words.languages", "safety.classifiers",
+                 "quality.classifiers", "quality.thresholds.default"}
 
 
 # Threshold overrides per language and per site: a user's file may add entries, and any threshold key
 # inside one (the keys are checked against clean.thresholds when the whole is validated).
-OVERRIDE_TABLES = ("clean.languages", "clean.domains")
+OVERRIDE_TABLES = ("clean.languages", "clean.domains", "quality.thresholds.languages", "quality.thresholds.domains")
 
 
 def _is_override(prefix: str) -> bool:
@@ -372,7 +415,7 @@ def _apply_override(data: dict, item: str) -> None:
                 node = node.setdefault(inner, {})
             node[parts[-1]] = value
             return
-    if parts[-1] not in node:
+    if parts[-1] not in node and ".".join(parts[:-1]) not in OPEN_MAPPINGS:  # open: a new entry
         raise ConfigError(_unknown_key(key, node, "--set"))
     node[parts[-1]] = value
 

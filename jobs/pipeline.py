@@ -22,7 +22,7 @@ from jobs.report import build_report
 from jobs.stage_io import (DOCUMENT_COLUMNS, InputError, join, marker_id, read_success, read_text,
                            spark_path, stage_fingerprint, write_text)
 
-STAGES = ("format", "clean")
+STAGES = ("format", "clean", "dedup", "safety", "quality")
 
 
 def log(message: str) -> None:

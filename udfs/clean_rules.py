@@ -211,7 +211,9 @@ def _sentence_ends(terminal: tuple[str, ...]) -> re.Pattern:
         narrow = "".join(c for c in terminal if ord(c) < 0x3000)
         parts = []
         if narrow:
-            parts.append(f"[{re.escape(narrow)}]+[{re.escape(CLOSERS)}]*(?=\\s|$)")
+            # (?<!…): a match only starts where a run of terminators starts; retrying from inside a run
+            # that is not followed by a space ("!!!…!x") made the search quadratic in the run's length.
+            parts.append(f"(?<![{re.escape(narrow)}])[{re.escape(narrow)}]+[{re.escape(CLOSERS)}]*(?=\\s|$)")
         if wide:
             parts.append(f"[{re.escape(wide)}]+")
         pattern = re.compile("|".join(parts) or "(?!)")

@@ -72,7 +72,7 @@ def _codec_for(label: str | None) -> str | None:
         return None
     try:
         codecs.lookup(label)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a label with a NUL byte (a garbled HTTP header)
         mapped = map_encoding_to_html5(label)  # knows WHATWG aliases Python lacks (e.g. x-sjis)
         if not mapped or (mapped == "utf-8" and "utf" not in label):
             return None  # resiliparse maps unknown labels to utf-8; treat them as undeclared

@@ -37,6 +37,10 @@ MOJIBAKE_SIGNATURE = re.compile(
     "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
     "|[\u00e0-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
     "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]{2}")
+# Lone surrogates cannot be encoded as UTF-8 (rjieba and Parquet refuse them); only text that never went
+# through a UTF-8 decoder has them (`corpusforge explain --text` of undecodable argv bytes). They become
+# U+FFFD, which max_replacement_char_fraction counts.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b\u2060\ufeff\ufffe]")
 _FULLWIDTH_ALNUM = {cp: cp - 0xFEE0 for cp in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))}
 _HAS_FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
@@ -78,7 +82,7 @@ def normalise(text: str, options: NormaliseOptions) -> Normalised:
     """Repair characters, then walk the lines: drop boilerplate lines, shorten runs, collapse blanks."""
     edits: Counter = Counter()
     original_chars = len(text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _SURROGATE.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
     patterns = _patterns(options)
     separator_runs = sum(1 for _ in patterns.separator_run.finditer(text))
     original_lines = sum(1 for line in text.split("\n") if line.strip())

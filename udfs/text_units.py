@@ -67,6 +67,7 @@ def class_table() -> np.ndarray:
     # "|" is how extraction writes table cells: a separator, counted with punctuation, not a symbol.
     table[ord("|")] = PUNCT
     table[0xFFFD] = REPLACEMENT
+    table[0xD800:0xE000] = REPLACEMENT  # lone surrogates: undecodable debris, as U+FFFD (text_normalise)
     return table
 
 

@@ -19,12 +19,12 @@ def normalise_host(host: str | None) -> str | None:
     """Lower-case, no port, no trailing dot, IDN as punycode: the form block lists use."""
     if not host:
         return None
-    host = host.strip().rstrip(".").lower()
+    host = host.strip().lower()
     if "@" in host:
         host = host.rsplit("@", 1)[1]
     if host.startswith("["):
         return host.split("]")[0].strip("[]") or None
-    host = host.split(":", 1)[0]
+    host = host.split(":", 1)[0].rstrip(".")  # the port goes first: "example.com.:8080"
     if not host:
         return None
     if not host.isascii():

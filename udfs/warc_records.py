@@ -7,6 +7,7 @@ and with a byte limit, so a record's size never decides the worker's memory.
 """
 from __future__ import annotations
 
+import io
 import zlib
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator
@@ -52,14 +53,91 @@ def archive_format(stream: BinaryIO) -> str:
 
 
 def iter_records(stream: BinaryIO, name: str, quirks_mode: bool = True) -> Iterator[ArchiveRecord]:
-    """Every record of the archive in order; raises CorruptArchive where the stream breaks."""
+    """Every record of the archive in order; raises CorruptArchive where the stream breaks.
+
+    fastwarc and warcio both end silently, as if the file ended there, when a file is cut short, so
+    gzip input is inflated a second time on the side (GzipFramingCheck) and every WARC record's
+    bytes are counted against its length: a truncated download is reported, not mistaken for a
+    shorter file.
+    """
     reader = _iter_arc if archive_format(stream) == "arc" else _iter_warc
+    framing = GzipFramingCheck(stream) if _starts_with_gzip(stream) else None
     try:
-        yield from reader(stream, name, quirks_mode)
+        yield from reader(framing or stream, name, quirks_mode)
+        if framing is not None:
+            framing.check_to_end()
     except CorruptArchive:
         raise
     except Exception as err:  # noqa: BLE001 — bad compression, framing or a dropped connection alike
         raise CorruptArchive(f"{type(err).__name__}: {err}") from err
+    except BaseException as err:  # fastwarc's Rust panics (pyo3 PanicException) are BaseExceptions
+        if type(err).__name__ != "PanicException":
+            raise
+        raise CorruptArchive(f"fastwarc panic: {err}") from None
+
+
+class GzipFramingCheck(io.RawIOBase):
+    """Passes a gzip stream through unchanged while inflating it on the side to check its framing.
+
+    Hand-written because neither reader reports a file that ends inside a gzip member (a cut
+    download): they stop there as if the file were complete. Inflating costs about as much again as
+    the readers' own decompression, which is small next to HTML extraction.
+    """
+
+    _OUT_LIMIT = 1 << 20  # inflate in bounded steps: a highly compressed member never balloons memory
+
+    def __init__(self, raw: BinaryIO):
+        super().__init__()
+        self._raw = raw
+        self._inflater = None  # None between members
+        self.problem: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._inspect(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def check_to_end(self) -> None:
+        """Read what the archive reader left and raise CorruptArchive if the gzip stream is broken."""
+        while self.problem is None and (chunk := self._raw.read(1 << 16)):
+            self._inspect(chunk)
+        if self.problem is None and self._inflater is not None:
+            self.problem = "the file ends inside a gzip member: it is truncated"
+        if self.problem is not None:
+            raise CorruptArchive(self.problem)
+
+    def _inspect(self, data: bytes) -> None:
+        inflater = self._inflater
+        while data and self.problem is None:
+            if inflater is None:
+                inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            try:
+                inflater.decompress(data, self._OUT_LIMIT)
+            except zlib.error as err:
+                self.problem = f"gzip data error: {err}"
+                break
+            if inflater.eof:
+                data, inflater = inflater.unused_data, None
+            else:
+                data = inflater.unconsumed_tail
+        self._inflater = inflater
+
+
+def _starts_with_gzip(stream: BinaryIO) -> bool:
+    head = stream.read(2)
+    stream.seek(0)
+    return head == b"\x1f\x8b"
 
 
 def _iter_warc(stream: BinaryIO, name: str, quirks_mode: bool) -> Iterator[ArchiveRecord]:
@@ -83,9 +161,13 @@ def _iter_warc(stream: BinaryIO, name: str, quirks_mode: bool) -> Iterator[Archi
             if http is not None:
                 record.content_encoding = http.get("Content-Encoding")
                 record.http_content_length = _as_int(http.get("Content-Length"))
-        reader = rec.reader
-        record.read_payload = reader.read
+        declared, counted = rec.content_length, _CountingReader(rec.reader)
+        record.read_payload = counted.read
         yield record
+        counted.drain()
+        if counted.bytes_read < declared:
+            raise CorruptArchive(f"record {record.record_id} at offset {record.offset} ends "
+                                 f"{declared - counted.bytes_read} bytes before its declared length: the file is truncated")
 
 
 def _iter_arc(stream: BinaryIO, name: str, quirks_mode: bool) -> Iterator[ArchiveRecord]:
@@ -109,9 +191,28 @@ def _iter_arc(stream: BinaryIO, name: str, quirks_mode: bool) -> Iterator[Archiv
             mime, charset = _split_content_type(http.get_header("Content-Type"))
             record.content_type, record.charset = mime, charset
             record.http_content_length = _as_int(http.get_header("Content-Length"))
-        content = rec.content_stream()
-        record.read_payload = content.read
+        record.read_payload = _CountingReader(rec.content_stream()).read
         yield record
+
+
+class _CountingReader:
+    """A record's payload reader that counts what it hands out; a read error is a CorruptArchive."""
+
+    def __init__(self, reader):
+        self._reader = reader
+        self.bytes_read = 0
+
+    def read(self, limit: int = -1) -> bytes:
+        try:
+            chunk = self._reader.read(limit)
+        except Exception as err:  # noqa: BLE001 — decompression errors surface here, mid-record
+            raise CorruptArchive(f"{type(err).__name__}: {err}") from err
+        self.bytes_read += len(chunk)
+        return chunk
+
+    def drain(self) -> None:
+        while self.read(1 << 16):
+            pass
 
 
 def read_warcinfo_fields(record: ArchiveRecord, limit: int = 65536) -> dict[str, str]:

@@ -1,0 +1,475 @@
+"""End to end against DataTrove: the same WARC corpus, the same run, documents/s per core side by side.
+
+1. Corpus: bench/build_corpus.py makes --records HTML documents from the ~750 real pages of
+   ../shared/data/warc (mutated copies, planted near and exact duplicates, four CC dumps), cached in
+   --work. It says how many real pages it was built from.
+2. corpusforge: `corpusforge run --to dedup` (Format → Clean → Dedup, classifiers off) on
+   local[--cores], the whole command timed (JVM start-up, the final JSONL export and the run report
+   included), each stage's CPU read from the process tree as the run logs its stage boundaries.
+3. DataTrove 0.10.1 in its own virtualenv (bench/datatrove_end_to_end.py): WarcReader → Trafilatura
+   → GopherQuality → GopherRepetition → C4Quality → FineWebQuality, then the 4-stage MinHash dedup,
+   each stage one command with --cores workers. No language filter on either side.
+4. Agreement: documents each side keeps after extraction, after the quality rules and after dedup;
+   Jaccard of the URL sets at each point, agreement of the keep/remove decisions on documents both
+   sides judged (Cohen's kappa), and dedup against the planted ground truth (manifest.jsonl.gz):
+   removals with a surviving copy of the same page (precision) and planted duplicates removed (recall).
+   The two dedups keep different copies (corpusforge the newest dump, DataTrove the first file), so
+   kept sets are also compared by duplicate family.
+5. corpusforge alone with the classifiers on: the Safety and Quality stages on the Dedup output
+   (`corpusforge run --to quality` resumes after dedup), per stage.
+
+CPU time is the steadier measure on a shared machine: the benchmark process makes itself the
+child subreaper of everything it starts (prctl), reaps every process when a command ends, and reads
+their user+system time with getrusage(RUSAGE_CHILDREN). documents/s per core = input documents / CPU
+seconds. Wall-clock documents/s per core (wall / --cores) is printed too; it assumes free cores.
+
+Usage: .venv/bin/python bench/bench_end_to_end.py [--records 2000] [--cores 2] [--work DIR]
+                                                  [--skip-datatrove] [--skip-classifiers]
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import glob
+import gzip
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+import orjson  # noqa: E402
+import pyarrow.dataset as ds  # noqa: E402
+
+from proc_stats import TICKS, _stat, descendants  # noqa: E402
+
+DATATROVE_PYTHON = BENCH / ".venv-datatrove" / "bin" / "python"
+DATATROVE_STAGES = ("filter", "signatures", "buckets", "cluster", "dedup_filter")
+STAGE_LINE = re.compile(r"\] (\w+): (running|\d+ in|finished earlier)")
+
+
+# --- measuring a command and every process below it --------------------------------------------------
+def become_subreaper() -> None:
+    """Orphans of the commands we start (Spark's Python workers, DataTrove's pools) are re-parented to us,
+    so that reaping them adds their CPU time to RUSAGE_CHILDREN."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def reap_all(deadline_s: float = 60) -> None:
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() > deadline:
+                print("warning: processes still running after the command ended; their CPU is not counted")
+                return
+            time.sleep(0.1)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class TreeCPU:
+    """Samples the CPU seconds of a process tree (last value seen per process), for per-stage splits."""
+
+    def __init__(self, root: int, interval: float = 0.2):
+        self.root, self.interval = root, interval
+        self.seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def sample(self) -> float:
+        with self._lock:
+            for pid in descendants(self.root):
+                fields = _stat(pid)
+                if fields:
+                    self.seen[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+            return sum(self.seen.values())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_command(cmd: list[str], *, cwd: Path, log: Path, on_line=None) -> dict:
+    """Run a command to its end; wall seconds, CPU seconds of its whole tree, and its output."""
+    reap_all(0)
+    cpu0, wall0 = children_cpu(), time.perf_counter()
+    with log.open("w") as sink:
+        process = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        sampler = TreeCPU(process.pid)
+        for line in process.stdout:
+            sink.write(line)
+            if on_line is not None:
+                on_line(line, sampler)
+        process.wait()
+        sampler.stop()
+    wall = time.perf_counter() - wall0
+    reap_all()
+    cpu = children_cpu() - cpu0
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])} … failed ({process.returncode}); see {log}\n{log.read_text()[-3000:]}")
+    return {"wall": wall, "cpu": cpu}
+
+
+# --- corpusforge ---------------------------------------------------------------------------------------
+def corpusforge_stages_available() -> tuple[str, ...]:
+    from jobs.pipeline import STAGES
+    return STAGES
+
+
+def run_corpusforge(corpus: Path, out: Path, last: str, cores: int, logs: Path, label: str) -> dict:
+    """`corpusforge run --to LAST`, resuming whatever already finished in OUT. A stage the runner does not
+    chain yet runs as its own command after it (its CPU then includes that command's JVM start-up)."""
+    stages = corpusforge_stages_available()
+    sets = ["--set", f"spark.master=local[{cores}]", "--set", "spark.progress_seconds=0", "--set", "output.jsonl=false"]
+    commands = [([sys.executable, "-m", "jobs.cli", "run", "--input", str(corpus), "--output", str(out),
+                  "--to", last if last in stages else stages[-1], *sets], None)]
+    if last not in stages:
+        order = ("format", "clean", "dedup", "safety", "quality")
+        previous = stages[-1]
+        for stage in order[order.index(previous) + 1: order.index(last) + 1]:
+            if not (out / stage / "_SUCCESS").exists():  # a stage command does not resume by itself
+                commands.append(([sys.executable, "-m", "jobs.cli", stage, "--input", str(out / previous),
+                                  "--output", str(out / stage), *sets], stage))
+            previous = stage
+    total = {"wall": 0.0, "cpu": 0.0, "commands": [], "stages": {}}
+    for n, (cmd, single) in enumerate(commands):
+        marks: list[tuple[str, str, float, float]] = []
+
+        def on_line(line: str, sampler: TreeCPU) -> None:
+            match = STAGE_LINE.search(line)
+            if match:
+                marks.append((match.group(1), match.group(2), sampler.sample(), time.perf_counter()))
+
+        result = run_command(cmd, cwd=ROOT, log=logs / f"{label}-{n}.log", on_line=on_line)
+        total["wall"] += result["wall"]
+        total["cpu"] += result["cpu"]
+        total["commands"].append(" ".join(cmd[3:4] + (["--to", cmd[cmd.index("--to") + 1]] if "--to" in cmd else [])))
+        if single is not None:
+            total["stages"][single] = stage_entry(out, single, result["cpu"], result["wall"])
+        else:
+            total["stages"].update(stage_split(marks, out))
+    return total
+
+
+def stage_entry(out: Path, stage: str, cpu: float, wall: float) -> dict:
+    stats = json.loads((out / stage / "_stats.json").read_text())
+    return {"cpu": cpu, "wall": wall, "input_docs": stats["input_docs"], "kept_docs": stats["kept_docs"],
+            "removed_by_reason": stats.get("removed_by_reason", {}), "stage_seconds": stats.get("seconds")}
+
+
+def stage_split(marks, out: Path) -> dict:
+    """CPU and wall seconds of each stage between its 'running' and 'N in' log lines (stages skipped as
+    finished earlier are left out)."""
+    split, starts = {}, {}
+    for stage, what, cpu, wall in marks:
+        if what == "running":
+            starts[stage] = (cpu, wall)
+        elif stage in starts and what != "finished earlier":
+            split[stage] = stage_entry(out, stage, cpu - starts[stage][0], wall - starts[stage][1])
+    return split
+
+
+def read_parquet(path: Path, columns: list[str]) -> list[dict]:
+    if not path.exists():
+        return []
+    dataset = ds.dataset(str(path), format="parquet", exclude_invalid_files=True)
+    wanted = [c for c in columns if c in dataset.schema.names]
+    return dataset.to_table(columns=wanted).to_pylist()
+
+
+def corpusforge_outcome(out: Path) -> dict:
+    """URL sets after each stage, and removals per stage with their reason."""
+    result = {}
+    for stage in ("format", "clean", "dedup", "safety", "quality"):
+        if not (out / stage / "_SUCCESS").exists():
+            continue
+        kept = read_parquet(out / stage / "kept", ["url", "language"])
+        removed = read_parquet(out / stage / "removed", ["url", "reason", "duplicate_of"])
+        result[stage] = {"kept": {r["url"] for r in kept}, "removed": {r["url"]: r["reason"] for r in removed}}
+        if stage == "format":
+            result["language"] = {r["url"]: r.get("language") or "un" for r in kept}
+    return result
+
+
+# --- DataTrove -----------------------------------------------------------------------------------------
+def run_datatrove(corpus: Path, work: Path, cores: int, logs: Path, timeout: float) -> dict:
+    if work.exists():
+        shutil.rmtree(work)
+    stages, total = {}, {"wall": 0.0, "cpu": 0.0}
+    for stage in DATATROVE_STAGES:
+        result = run_command([str(DATATROVE_PYTHON), str(BENCH / "datatrove_end_to_end.py"), stage, "--input",
+                              str(corpus), "--work", str(work), "--workers", str(cores), "--timeout", str(timeout)],
+                             cwd=ROOT, log=logs / f"datatrove-{stage}.log")
+        stages[stage] = result
+        total["wall"] += result["wall"]
+        total["cpu"] += result["cpu"]
+        print(f"  DataTrove {stage}: {result['wall']:.1f} s wall, {result['cpu']:.1f} s CPU", flush=True)
+    total["stages"] = stages
+    return total
+
+
+def jsonl_urls(folder: Path) -> set[str]:
+    urls = set()
+    for path in sorted(folder.glob("*.jsonl.gz")):
+        with gzip.open(path, "rb") as handle:
+            for line in handle:
+                urls.add(orjson.loads(line)["metadata"]["url"])
+    return urls
+
+
+def datatrove_outcome(work: Path) -> dict:
+    removed = {name: jsonl_urls(work / "removed" / name)
+               for name in ("gopher_quality", "gopher_repetition", "c4", "fineweb", "minhash")}
+    filtered = jsonl_urls(work / "filtered")
+    return {"extracted": filtered | removed["gopher_quality"] | removed["gopher_repetition"] | removed["c4"]
+            | removed["fineweb"], "filtered": filtered, "removed": removed,
+            "deduplicated": jsonl_urls(work / "deduplicated")}
+
+
+# --- agreement -----------------------------------------------------------------------------------------
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def kappa(both_keep: int, only_a: int, only_b: int, both_remove: int) -> float:
+    n = both_keep + only_a + only_b + both_remove
+    if n == 0:
+        return float("nan")
+    observed = (both_keep + both_remove) / n
+    a_keep, b_keep = (both_keep + only_a) / n, (both_keep + only_b) / n
+    expected = a_keep * b_keep + (1 - a_keep) * (1 - b_keep)
+    return (observed - expected) / (1 - expected) if expected < 1 else 1.0
+
+
+def decisions(judged: set, a_keep: set, b_keep: set) -> dict:
+    both = len(judged & a_keep & b_keep)
+    only_a = len((judged & a_keep) - b_keep)
+    only_b = len((judged & b_keep) - a_keep)
+    neither = len(judged - a_keep - b_keep)
+    n = max(1, len(judged))
+    return {"judged_by_both": len(judged), "both_keep": both, "only_corpusforge_keeps": only_a,
+            "only_datatrove_keeps": only_b, "both_remove": neither, "agreement": (both + neither) / n,
+            "kappa": kappa(both, only_a, only_b, neither)}
+
+
+def dedup_quality(dedup_input: set, kept: set, family: dict) -> dict:
+    """Against the planted ground truth: a removal is right when a copy of its page family was kept."""
+    removed = dedup_input - kept
+    kept_families = {family[u] for u in kept}
+    right = sum(1 for u in removed if family[u] in kept_families)
+    members = Counter(family[u] for u in dedup_input)
+    expected = sum(k - 1 for k in members.values())
+    return {"input": len(dedup_input), "removed": len(removed), "removed_with_a_kept_copy": right,
+            "precision": right / len(removed) if removed else 1.0,
+            "planted_duplicates_in_input": expected, "recall": min(right, expected) / expected if expected else 1.0}
+
+
+def agreement(cf: dict, dt: dict, manifest: dict) -> dict:
+    family = {url: row["family"] for url, row in manifest.items()}
+    universe = set(manifest)
+    cf_extracted = cf["format"]["kept"]
+    cf_clean = cf["clean"]["kept"]
+    cf_final = cf["dedup"]["kept"]
+    out = {
+        "extraction": {"corpusforge": len(cf_extracted), "datatrove": len(dt["extracted"]),
+                       "jaccard": jaccard(cf_extracted, dt["extracted"]), "of": len(universe)},
+        "quality_rules": {"corpusforge": len(cf_clean), "datatrove": len(dt["filtered"]),
+                          "jaccard": jaccard(cf_clean, dt["filtered"]),
+                          **decisions(cf_extracted & dt["extracted"], cf_clean, dt["filtered"])},
+        "dedup": {"corpusforge": dedup_quality(cf_clean, cf_final, family),
+                  "datatrove": dedup_quality(dt["filtered"], dt["deduplicated"], family),
+                  **decisions(cf_clean & dt["filtered"], cf_final, dt["deduplicated"])},
+        "final": {"corpusforge": len(cf_final), "datatrove": len(dt["deduplicated"]),
+                  "jaccard_urls": jaccard(cf_final, dt["deduplicated"]),
+                  "jaccard_families": jaccard({family[u] for u in cf_final}, {family[u] for u in dt["deduplicated"]})},
+    }
+    # which rule families explain the disagreements on quality
+    only_cf = (cf_extracted & dt["extracted"] & cf_clean) - dt["filtered"]
+    only_dt = (cf_extracted & dt["extracted"] & dt["filtered"]) - cf_clean
+    out["quality_rules"]["datatrove_filter_when_only_corpusforge_keeps"] = dict(Counter(
+        next((name for name, urls in dt["removed"].items() if u in urls), "?") for u in only_cf).most_common())
+    out["quality_rules"]["corpusforge_reason_when_only_datatrove_keeps"] = dict(Counter(
+        cf["clean"]["removed"].get(u, "?") for u in only_dt).most_common(8))
+    language = cf["language"]
+    out["quality_rules"]["languages_when_only_corpusforge_keeps"] = dict(Counter(language.get(u, "un") for u in only_cf).most_common(6))
+    english = {u for u in cf_extracted & dt["extracted"] if language.get(u) == "en"}
+    out["quality_rules"]["english_only"] = decisions(english, cf_clean, dt["filtered"])
+    # dedup per page family: both sides keep the same number of copies of it (whichever copies)
+    both_input = cf_clean & dt["filtered"]
+    families = defaultdict(list)
+    for u in both_input:
+        families[family[u]].append(u)
+    repeated = {f: us for f, us in families.items() if len(us) > 1}
+    same = sum(1 for us in repeated.values()
+               if sum(u in cf_final for u in us) == sum(u in dt["deduplicated"] for u in us))
+    out["dedup"]["families_with_copies_in_both_inputs"] = len(repeated)
+    out["dedup"]["families_same_kept_count"] = same
+    return out
+
+
+# --- printing ------------------------------------------------------------------------------------------
+def throughput_table(docs: int, cores: int, cf: dict, dt: dict | None) -> list[str]:
+    lines = [f"{'pipeline':44} {'docs in':>8} {'wall s':>8} {'CPU s':>8} {'docs/s':>8} "
+             f"{'docs/s/core (CPU)':>18} {'docs/s/core (wall)':>19}"]
+
+    def row(label, d, r):
+        lines.append(f"{label:44} {d:8d} {r['wall']:8.1f} {r['cpu']:8.1f} {d / r['wall']:8.2f} "
+                     f"{d / r['cpu']:18.2f} {d / r['wall'] / cores:19.2f}")
+    row("corpusforge Format→Clean→Dedup (whole run)", docs, cf)
+    if dt:
+        row("DataTrove extract+filters+4-stage MinHash", docs, dt)
+        lines.append(f"{'ratio corpusforge / DataTrove':44} {'':8} {'':8} {'':8} {'':8} "
+                     f"{(docs / cf['cpu']) / (docs / dt['cpu']):18.2f} {dt['wall'] / cf['wall']:19.2f}")
+    return lines
+
+
+def stage_table(cf: dict, dt: dict | None, docs: int) -> list[str]:
+    lines = [f"{'stage':40} {'docs in':>8} {'kept':>8} {'wall s':>8} {'CPU s':>8} {'docs/CPU-s':>11}"]
+    for stage, s in cf["stages"].items():
+        lines.append(f"{'corpusforge ' + stage:40} {s['input_docs']:8d} {s['kept_docs']:8d} {s['wall']:8.1f} "
+                     f"{s['cpu']:8.1f} {s['input_docs'] / max(s['cpu'], 1e-9):11.2f}")
+    rest = cf["cpu"] - sum(s["cpu"] for s in cf["stages"].values())
+    lines.append(f"{'corpusforge start-up, export, report':40} {'':8} {'':8} {'':8} {rest:8.1f}")
+    if dt:
+        for stage, s in dt["stages"].items():
+            lines.append(f"{'DataTrove ' + stage:40} {'':8} {'':8} {s['wall']:8.1f} {s['cpu']:8.1f} "
+                         f"{docs / max(s['cpu'], 1e-9) if stage == 'filter' else float('nan'):11.2f}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=2000, help="HTML documents in the corpus (default 2000)")
+    parser.add_argument("--records-per-file", type=int, default=250)
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--work", default=str(Path("/tmp") / "corpusforge-e2e"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=20.0, help="DataTrove's per-document extraction timeout")
+    parser.add_argument("--skip-datatrove", action="store_true")
+    parser.add_argument("--skip-classifiers", action="store_true")
+    args = parser.parse_args()
+
+    become_subreaper()
+    work = Path(args.work)
+    logs = work / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    corpus = work / f"corpus-{args.records}-{args.records_per_file}-{args.seed}"
+    if not (corpus / "BUILD.json").exists():
+        subprocess.run([sys.executable, str(BENCH / "build_corpus.py"), str(corpus), "--records", str(args.records),
+                        "--records-per-file", str(args.records_per_file), "--seed", str(args.seed)], check=True)
+    else:
+        from build_corpus import describe
+        print(describe(json.loads((corpus / "BUILD.json").read_text()), corpus))
+    build = json.loads((corpus / "BUILD.json").read_text())
+    with gzip.open(corpus / "manifest.jsonl.gz", "rt", encoding="utf-8") as handle:
+        manifest = {row["url"]: row for row in map(json.loads, handle)}
+    docs = build["documents"]
+    print(f"\nmachine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
+          f"both pipelines on {args.cores} cores", flush=True)
+
+    cf_out = work / "corpusforge"
+    if cf_out.exists():
+        shutil.rmtree(cf_out)
+    print("corpusforge run --to dedup …", flush=True)
+    cf = run_corpusforge(corpus, cf_out, "dedup", args.cores, logs, "corpusforge")
+    print(f"  corpusforge: {cf['wall']:.1f} s wall, {cf['cpu']:.1f} s CPU ({'; '.join(cf['commands'])})", flush=True)
+
+    dt = None
+    if args.skip_datatrove:
+        print("DataTrove skipped (--skip-datatrove)")
+    elif not DATATROVE_PYTHON.exists():
+        print(f"DataTrove skipped: {DATATROVE_PYTHON} is missing (see bench/datatrove_end_to_end.py for its set-up)")
+    else:
+        print("DataTrove …", flush=True)
+        dt = run_datatrove(corpus, work / "datatrove", args.cores, logs, args.timeout)
+    print(f"load average {os.getloadavg()[0]:.1f} after the side-by-side runs\n")
+
+    results = {"corpus": build, "cores": args.cores, "corpusforge": cf, "datatrove": dt}
+    print("=== throughput, same corpus, same run ===")
+    print("\n".join(throughput_table(docs, args.cores, cf, dt)))
+    print("\n=== per stage ===")
+    print("\n".join(stage_table(cf, dt, docs)))
+
+    cf_result = corpusforge_outcome(cf_out)
+    print("\n=== documents kept ===")
+    print(f"corpusforge: {docs} HTML → format {len(cf_result['format']['kept'])} → clean {len(cf_result['clean']['kept'])}"
+          f" → dedup {len(cf_result['dedup']['kept'])}")
+    if dt:
+        dt_result = datatrove_outcome(work / "datatrove")
+        print(f"DataTrove:   {docs} HTML → extracted {len(dt_result['extracted'])} → filters "
+              f"{len(dt_result['filtered'])} → minhash {len(dt_result['deduplicated'])}")
+        agree = agreement(cf_result, dt_result, manifest)
+        results["agreement"] = agree
+        print("\n=== agreement ===")
+        e, q, d, f = agree["extraction"], agree["quality_rules"], agree["dedup"], agree["final"]
+        print(f"extraction (non-empty text): Jaccard of URL sets {e['jaccard']:.3f}")
+        print(f"quality rules: kept-set Jaccard {q['jaccard']:.3f}; on the {q['judged_by_both']} documents both judged: "
+              f"agreement {q['agreement']:.3f}, kappa {q['kappa']:.3f} (both keep {q['both_keep']}, only corpusforge "
+              f"{q['only_corpusforge_keeps']}, only DataTrove {q['only_datatrove_keeps']}, both remove {q['both_remove']})")
+        print(f"  where only corpusforge keeps, DataTrove's filter: {q['datatrove_filter_when_only_corpusforge_keeps']}")
+        print(f"  where only DataTrove keeps, corpusforge's reason: {q['corpusforge_reason_when_only_datatrove_keeps']}")
+        print(f"  languages where only corpusforge keeps: {q['languages_when_only_corpusforge_keeps']}")
+        en = q["english_only"]
+        print(f"  English pages only ({en['judged_by_both']}): agreement {en['agreement']:.3f}, kappa {en['kappa']:.3f} "
+              f"(both keep {en['both_keep']}, only corpusforge {en['only_corpusforge_keeps']}, only DataTrove "
+              f"{en['only_datatrove_keeps']}, both remove {en['both_remove']})")
+        for name in ("corpusforge", "datatrove"):
+            x = d[name]
+            print(f"dedup {name:11}: {x['input']} in, {x['removed']} removed, precision {x['precision']:.3f} "
+                  f"(removals with a kept copy of the page), recall {x['recall']:.3f} of {x['planted_duplicates_in_input']} "
+                  f"planted duplicates")
+        print(f"dedup decisions on the {d['judged_by_both']} documents both deduplicated: agreement {d['agreement']:.3f}, "
+              f"kappa {d['kappa']:.3f} per document; per page family, {d['families_same_kept_count']} of "
+              f"{d['families_with_copies_in_both_inputs']} families with several copies keep as many copies on both sides")
+        print(f"final: corpusforge keeps {f['corpusforge']}, DataTrove keeps {f['datatrove']}; Jaccard of kept URLs "
+              f"{f['jaccard_urls']:.3f}, of kept page families {f['jaccard_families']:.3f} (the dedups keep different copies)")
+
+    if not args.skip_classifiers:
+        stages = corpusforge_stages_available()
+        last = "quality" if ("quality" in stages or (ROOT / "jobs" / "quality.py").exists()) else "safety"
+        print(f"\n=== corpusforge with classifiers on: run --to {last} (format, clean, dedup resumed) ===", flush=True)
+        cls = run_corpusforge(corpus, cf_out, last, args.cores, logs, "classifiers")
+        results["classifiers"] = cls
+        lines = [f"{'stage':24} {'docs in':>8} {'kept':>8} {'wall s':>8} {'CPU s':>8} {'docs/CPU-s':>11} {'docs/s/core (wall)':>19}"]
+        for stage, s in {**cf["stages"], **cls["stages"]}.items():
+            lines.append(f"{stage:24} {s['input_docs']:8d} {s['kept_docs']:8d} {s['wall']:8.1f} {s['cpu']:8.1f} "
+                         f"{s['input_docs'] / max(s['cpu'], 1e-9):11.2f} {s['input_docs'] / s['wall'] / args.cores:19.2f}")
+        print("\n".join(lines))
+        for stage, s in cls["stages"].items():
+            print(f"  {stage} removed: {s['removed_by_reason']}")
+        print(f"  whole command: {cls['wall']:.1f} s wall, {cls['cpu']:.1f} s CPU ({'; '.join(cls['commands'])})")
+
+    (work / "results.json").write_text(json.dumps(results, indent=2, default=lambda o: sorted(o) if isinstance(o, set) else str(o)))
+    print(f"\nresults: {work / 'results.json'}; logs: {logs}")
+
+
+if __name__ == "__main__":
+    main()

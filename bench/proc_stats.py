@@ -1,0 +1,122 @@
+"""CPU time and resident memory of a process tree, read from /proc (Linux).
+
+Used by the benchmarks to measure Spark's JVM and its Python workers, which are not children of
+the benchmark's own process. Hand-written in a few lines instead of adding psutil to the project.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rfind(")") + 2:].split()  # fields from `state` on; comm may hold spaces
+
+
+def descendants(root: int) -> list[int]:
+    """root and every process below it."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat(int(entry))
+            if fields:
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of the tree, including children already reaped by a living member."""
+    total = 0
+    for pid in descendants(root):
+        fields = _stat(pid)
+        if fields:
+            total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return total / TICKS
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """VmHWM: the process's own high-water mark of resident memory."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class MemorySampler:
+    """Samples the RSS of a JVM and of the Python workers below it until stopped.
+
+    Keeps, per process, the largest RSS seen while sampling (so two samplers over two runs of one
+    session compare the runs) and its VmHWM (the kernel's peak over the process's whole life), plus
+    the peak of the Python workers' summed RSS.
+    """
+
+    def __init__(self, jvm_pid: int, interval: float = 0.25):
+        self.jvm_pid, self.interval = jvm_pid, interval
+        self.sampled: dict[int, tuple[str, int]] = {}
+        self.hwm: dict[int, int] = {}
+        self.python_sum_peak = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            python_sum = 0
+            for pid in descendants(self.jvm_pid):
+                kind = "jvm" if pid == self.jvm_pid else ("python" if "python" in cmdline(pid) else "other")
+                rss = rss_bytes(pid)
+                self.sampled[pid] = (kind, max(rss, self.sampled.get(pid, (kind, 0))[1]))
+                self.hwm[pid] = max(peak_rss_bytes(pid), self.hwm.get(pid, 0))
+                if kind == "python":
+                    python_sum += rss
+            self.python_sum_peak = max(self.python_sum_peak, python_sum)
+            self.samples += 1
+            self._stop.wait(self.interval)
+
+    def jvm_peak(self) -> int:
+        return self.sampled.get(self.jvm_pid, ("jvm", 0))[1]
+
+    def python_peaks(self) -> list[int]:
+        return sorted((peak for kind, peak in self.sampled.values() if kind == "python"), reverse=True)
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:,.0f} MiB"

@@ -1,0 +1,241 @@
+"""Classifier inference in Spark, shared by the Safety and Quality stages.
+
+The report runs BERT classifiers over every document. Here the model directories reach each
+executor once (SparkContext.addFile, or shared storage), every Python worker loads each model once
+and keeps it (udfs/classifiers.py caches per process; spark.python.worker.reuse keeps workers
+alive across tasks), and documents flow through in Arrow batches (mapInArrow), length-sorted into
+mini-batches under torch.inference_mode with as many torch threads as the task has cores. Heads
+sharing an encoder cost one forward pass together.
+
+Two accumulators make the "loaded once" property observable: model loads and the set of worker
+processes that scored documents; both go into the stage's _stats.json.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+from pyspark.accumulators import AccumulatorParam
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from jobs.config import ClassifierSettings, ConfigError, InferenceSettings
+from resources import resolve
+from udfs import classifiers
+from udfs.classifiers import ClassifierCard, ClassifierError, WindowPolicy
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """One enabled classifier of a stage: its conf, its card (read on the driver) and where workers find it."""
+    name: str
+    settings: ClassifierSettings
+    card: ClassifierCard
+    shipped: str | None        # name under SparkFiles, or None when the path is used as is
+    encoder_shipped: str | None
+
+    @property
+    def output(self) -> str:
+        """The output that is thresholded."""
+        if self.settings.output is not None:
+            return self.settings.output
+        if len(self.card.outputs) != 1:
+            raise ConfigError(f"classifier '{self.name}' has outputs {list(self.card.outputs)}: set its `output`.")
+        return self.card.outputs[0]
+
+    @property
+    def threshold(self) -> float:
+        value = self.settings.threshold if self.settings.threshold is not None else self.card.threshold
+        if value is None:
+            raise ConfigError(f"classifier '{self.name}' has no threshold in conf nor in {self.card.directory}.")
+        return value
+
+    @property
+    def direction(self) -> str:
+        return self.settings.direction or self.card.direction
+
+    def score_keys(self) -> dict[str, str]:
+        """output → key in `scores`: the classifier's name, or name.output for multi-output models."""
+        if len(self.card.outputs) == 1:
+            return {self.card.outputs[0]: self.name}
+        return {o: f"{self.name}.{o}" for o in self.card.outputs}
+
+    def score_key(self) -> str:
+        return self.score_keys()[self.output]
+
+
+def load_classifiers(settings: dict[str, ClassifierSettings]) -> list[Classifier]:
+    """The enabled classifiers, their cards read and checked on the driver (a bad path fails at start-up)."""
+    out = []
+    for name, conf in settings.items():
+        if not conf.enabled:
+            continue
+        try:
+            card = ClassifierCard.load(resolve(conf.path))
+            encoder = card.encoder_path()
+            classifiers.refuse_pickle_weights(encoder, "model.safetensors")
+        except ClassifierError as err:
+            raise ConfigError(f"classifier '{name}': {err}") from None
+        chosen = Classifier(name, conf, card, None, None)
+        if conf.output is not None and conf.output not in card.outputs:
+            raise ConfigError(f"classifier '{name}': output '{conf.output}' is not one of {list(card.outputs)}.")
+        chosen.threshold, chosen.output  # noqa: B018 — raise now, not on an executor
+        out.append(chosen)
+    return out
+
+
+def ship(spark: SparkSession, chosen: list[Classifier], inference: InferenceSettings) -> list[Classifier]:
+    """Send classifier (and path-referenced encoder) directories to executors with addFile, under
+    names made unique by their content, so two models called `toxicity` never collide."""
+    if not inference.ship_models:
+        return chosen
+    staging = Path(tempfile.gettempdir()) / "corpusforge-models"
+    shipped = []
+    for c in chosen:
+        name = _stage(c.card.directory, staging)
+        encoder_name = None
+        if not c.card.encoder.startswith(classifiers.PACKAGE_PREFIX) and not _inside(c.card.encoder_path(), c.card.directory):
+            encoder_name = _stage(c.card.encoder_path(), staging)
+        for path in {name, encoder_name} - {None}:
+            spark.sparkContext.addFile(str(staging / path), recursive=True)
+        shipped.append(Classifier(c.name, c.settings, c.card, name, encoder_name))
+    return shipped
+
+
+def _stage(directory: Path, staging: Path) -> str:
+    """A hard-linked (else copied) snapshot of a directory named <name>-<hash of names, sizes, times>."""
+    digest = hashlib.sha256(str(directory.resolve()).encode())
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(directory)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    name = f"{directory.name}-{digest.hexdigest()[:12]}"
+    target = staging / name
+    if not target.is_dir():
+        partial = staging / f".{name}.{os.getpid()}"
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(directory, partial, copy_function=_link_or_copy)
+        try:
+            partial.rename(target)
+        except OSError:  # another run staged it first
+            shutil.rmtree(partial, ignore_errors=True)
+    return name
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    return path.resolve().is_relative_to(directory.resolve())
+
+
+class _PidSet(AccumulatorParam):
+    def zero(self, value):
+        return set()
+
+    def addInPlace(self, a, b):
+        a |= b
+        return a
+
+
+@dataclass
+class Scored:
+    """Documents with one double column per classifier output, and the accounting accumulators."""
+    df: DataFrame
+    columns: dict[str, dict[str, str]]  # classifier → output → column
+    loads: object
+    workers: object
+
+    def accounting(self) -> dict:
+        """Read after an action: model loads vs worker processes (equal when each worker loads once)."""
+        return {"model_loads": int(self.loads.value), "inference_workers": len(self.workers.value)}
+
+
+def score_documents(spark: SparkSession, df: DataFrame, chosen: list[Classifier], inference: InferenceSettings,
+                    skip: str | None = None) -> Scored:
+    """df plus a double column per classifier output; NaN/null where a row was skipped (the `skip`
+    column is true) or its language is not one the classifier is for."""
+    sc = spark.sparkContext
+    loads, workers = sc.accumulator(0), sc.accumulator(set(), _PidSet())
+    columns = {c.name: {o: f"__score_{i}_{j}" for j, o in enumerate(c.card.outputs)} for i, c in enumerate(chosen)}
+    schema = T.StructType(df.schema.fields + [T.StructField(col, T.DoubleType())
+                                              for c in chosen for col in columns[c.name].values()])
+    policy = WindowPolicy(inference.max_tokens, inference.long_documents, inference.chunks, inference.chunk_aggregate,
+                          inference.batch_size, inference.batch_tokens)
+    plan = [(c.name, c.shipped, c.encoder_shipped, str(c.card.directory), c.settings.languages) for c in chosen]
+    device, threads = inference.device, inference.threads
+
+    def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+
+        classifiers.set_threads(threads or int(TaskContext.get().cpus()))
+        before = classifiers.loads()
+        scorer = classifiers.Scorer([_worker_card(*entry[1:4]) for entry in plan], policy, device)
+        used = False
+        for batch in batches:
+            texts = batch.column("text").to_pylist()
+            languages = batch.column("language").to_pylist()
+            skipped = batch.column(skip).to_pylist() if skip else [False] * len(texts)
+            wanted = {name: [not s and (langs is None or _language_in(lang, langs))
+                             for s, lang in zip(skipped, languages)] for name, _, _, _, langs in plan}
+            if any(any(v) for v in wanted.values()):
+                used = True
+            scores = scorer.score([t or "" for t in texts], wanted)
+            for name, *_ in plan:
+                for j, col in enumerate(columns[name].values()):
+                    values = scores[name][:, j]
+                    batch = batch.append_column(col, pa.array(values, type=pa.float64(), mask=values != values))
+            yield batch
+        loads.add(classifiers.loads() - before)
+        if used:
+            workers.add({os.getpid()})
+
+    return Scored(df.mapInArrow(score, schema), columns, loads, workers)
+
+
+def _worker_card(shipped: str | None, encoder_shipped: str | None, directory: str) -> ClassifierCard:
+    """The card as seen on the executor: the shipped copy when models were sent with addFile."""
+    from pyspark import SparkFiles
+
+    card = ClassifierCard.load(SparkFiles.get(shipped) if shipped else directory)
+    if encoder_shipped:
+        card = ClassifierCard(**{**card.__dict__, "encoder": SparkFiles.get(encoder_shipped)})
+    return card
+
+
+def _language_in(language: str | None, languages: list[str]) -> bool:
+    return bool(language) and (language in languages or language.split("-", 1)[0] in languages)
+
+
+def merge_scores(scored: Scored, chosen: list[Classifier]) -> DataFrame:
+    """Fold the score columns into the `scores` map and drop them."""
+    entries = {key: F.col(scored.columns[c.name][output]) for c in chosen for output, key in c.score_keys().items()}
+    temp = [col for c in scored.columns.values() for col in c.values()]
+    return put_scores(scored.df, entries).drop(*temp)
+
+
+def put_scores(df: DataFrame, entries: dict[str, Column]) -> DataFrame:
+    """Set keys of the `scores` map (null values are left out; same-named keys of an earlier run replaced)."""
+    if not entries:
+        return df
+    keys = F.array(*[F.lit(k) for k in entries])
+    new = F.map_filter(F.map_from_arrays(keys, F.array(*[v.cast("double") for v in entries.values()])),
+                       lambda k, v: v.isNotNull())
+    old = F.map_filter(F.coalesce(F.col("scores"), F.create_map().cast("map<string,double>")),
+                       lambda k, v: ~F.array_contains(keys, k))
+    return df.withColumn("scores", F.map_concat(old, new))
+
+
+def removes(c: Classifier, score: Column) -> Column:
+    """True where the classifier's score is past its threshold in its direction."""
+    return (score > F.lit(c.threshold)) if c.direction == "above" else (score < F.lit(c.threshold))

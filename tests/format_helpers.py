@@ -1,0 +1,141 @@
+"""Helpers for the Format tests: build small real archive files (WARC with warcio's writer, ARC by
+the format's definition) and count their HTML responses independently of udfs/documents.py."""
+from __future__ import annotations
+
+import gzip
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+DATE = "2024-05-20T10:00:00Z"
+
+
+@dataclass
+class Response:
+    """One HTTP response to write as a WARC response record."""
+    url: str
+    body: bytes
+    status: str = "200 OK"
+    content_type: str | None = "text/html; charset=utf-8"
+    extra_headers: tuple[tuple[str, str], ...] = ()
+    content_length: int | None = None  # HTTP Content-Length to declare (default: the body's length)
+    record_id: str | None = None
+
+
+def write_warc(records: list, *, gzip_members: bool = True, is_part_of: str | None = None) -> bytes:
+    """A WARC file's bytes: a warcinfo record (when is_part_of is given), then `records`.
+
+    Items are Response objects or ("request"|"metadata"|"revisit"|"dns", url) tuples.
+    """
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=gzip_members)
+    if is_part_of is not None:
+        info = writer.create_warcinfo_record("test.warc.gz", {"isPartOf": is_part_of, "software": "pytest"})
+        info.rec_headers.replace_header("WARC-Record-ID", "<urn:uuid:00000000-0000-0000-0000-00000000info>")
+        info.rec_headers.replace_header("WARC-Date", DATE)
+        writer.write_record(info)
+    for n, item in enumerate(records):
+        record_id = f"<urn:uuid:00000000-0000-0000-0000-{n:012d}>"
+        fixed = {"WARC-Record-ID": record_id, "WARC-Date": DATE}
+        if isinstance(item, Response):
+            fixed["WARC-Record-ID"] = item.record_id or record_id
+            headers = []
+            if item.content_type is not None:
+                headers.append(("Content-Type", item.content_type))
+            headers.append(("Content-Length", str(item.content_length if item.content_length is not None else len(item.body))))
+            headers.extend(item.extra_headers)
+            http = StatusAndHeaders(item.status, headers, protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(item.url, "response", payload=io.BytesIO(item.body),
+                                                          length=len(item.body), http_headers=http,
+                                                          warc_headers_dict=fixed))
+        else:
+            kind, url = item
+            if kind == "revisit":
+                record = writer.create_revisit_record(url, "sha1:AAAA", url, DATE, warc_headers_dict=fixed)
+            elif kind == "dns":
+                body = b"20240520100000\nexample.com. 300 IN A 93.184.216.34\n"
+                record = writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                                   warc_content_type="text/dns", warc_headers_dict=fixed)
+            else:
+                body = b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n" if kind == "request" else b"fetchTimeMs: 12\r\n"
+                record = writer.create_warc_record(url, kind, payload=io.BytesIO(body), length=len(body),
+                                                   warc_content_type="application/http; msgtype=request"
+                                                   if kind == "request" else "application/warc-fields",
+                                                   warc_headers_dict=fixed)
+            writer.write_record(record)
+    return out.getvalue()
+
+
+def open_warc(path: str | Path):
+    """A file object over an archive for warcio, un-gzipping a whole-file gzip WARC (which warcio refuses)."""
+    data = Path(path).read_bytes()
+    try:
+        for _ in ArchiveIterator(io.BytesIO(data)):
+            pass
+    except ArchiveLoadFailed:
+        data = gzip.decompress(data)
+    return io.BytesIO(data)
+
+
+def count_html_200(path: str | Path) -> tuple[int, int]:
+    """(records, HTML responses with status 200), counted with warcio, independently of the Format code.
+
+    A response without Content-Type counts as HTML, as the stage sniffs those.
+    """
+    records = html = 0
+    for record in ArchiveIterator(open_warc(path), arc2warc=True):
+        records += 1
+        if record.rec_type != "response" or record.http_headers is None:
+            continue
+        if record.http_headers.get_statuscode() != "200":
+            continue
+        mime = (record.http_headers.get_header("Content-Type") or "").split(";")[0].strip().lower()
+        if mime in HTML_TYPES or not mime:
+            html += 1
+    return records, html
+
+
+def html_responses(path: str | Path, limit: int) -> list[tuple[str, bytes, str | None]]:
+    """(url, decoded HTML body, charset) of the first `limit` HTML 200 responses, read with warcio."""
+    found = []
+    for record in ArchiveIterator(open_warc(path)):
+        if record.rec_type != "response" or record.http_headers is None:
+            continue
+        if record.http_headers.get_statuscode() != "200":
+            continue
+        value = record.http_headers.get_header("Content-Type") or ""
+        if value.split(";")[0].strip().lower() not in HTML_TYPES:
+            continue
+        charset = None
+        for part in value.split(";")[1:]:
+            key, _, val = part.partition("=")
+            if key.strip().lower() == "charset":
+                charset = val.strip()
+        found.append((record.rec_headers.get_header("WARC-Target-URI"), record.content_stream().read(), charset))
+        if len(found) == limit:
+            break
+    return found
+
+
+def write_arc(pages: list[tuple[str, bytes, str | None]], name: str = "test.arc.gz", compress: bool = True) -> bytes:
+    """An ARC v1 file (the Internet Archive's pre-WARC format) holding `pages` as HTTP 200 responses.
+
+    Each record is a header line `URL IP DATE MIME LENGTH`, LENGTH bytes of HTTP response, and a
+    newline; the first record is the filedesc:// version block. Compressed ARCs gzip each record.
+    """
+    date = "20080430204825"
+    version_block = b"1 0 InternetArchive\nURL IP-address Archive-date Content-type Archive-length\n"
+    parts = [f"filedesc://{name} 0.0.0.0 {date} text/plain {len(version_block)}\n".encode() + version_block + b"\n"]
+    for url, body, charset in pages:
+        content_type = "text/html" + (f"; charset={charset}" if charset else "")
+        http = (f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+        parts.append(f"{url} 192.0.2.1 {date} text/html {len(http)}\n".encode() + http + b"\n")
+    if not compress:
+        return b"".join(parts)
+    return b"".join(gzip.compress(part) for part in parts)

@@ -1,0 +1,61 @@
+"""The Quality stage on the sample Format output with the bundled ad and fluency classifiers, a site
+override in the threshold table, and the stats the run report reads."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.spark
+
+
+def test_quality_stage_on_the_sample_format_output(spark, cfg_factory, format_output, tmp_path):
+    from jobs import quality
+    from jobs.stage_io import DOCUMENT_COLUMNS
+    from udfs.quality import combine
+    from udfs.quality_data import ASPECTS
+
+    format_dir, _ = format_output
+    docs = spark.read.parquet(str(format_dir / "kept")).where("language in ('en', 'zh') and host is not null")
+    host = docs.groupBy("host").count().orderBy("count", "host").collect()[-1]["host"]  # the busiest scored host
+    cfg = cfg_factory(f"quality.thresholds.domains.{host}.ad=0.0")  # every scored page of that host is an "ad"
+    chosen, table, _ = quality.check_models(cfg)
+    out = tmp_path / "quality"
+    stats = quality.run(spark, cfg, str(format_dir), str(out))
+
+    assert stats["input_docs"] == stats["kept_docs"] + stats["removed_docs"] > 0
+    assert (out / "_SUCCESS").is_file()
+    written = json.loads((out / "_stats.json").read_text())
+    assert written["stage"] == "quality" and written["thresholds"] == table.default
+    cards = {c.name: c.card for c in chosen}
+    assert stats["thresholds"] == {"ad": cards["ad"].threshold, "fluency": cards["fluency"].threshold}
+    assert stats["threshold_overrides"]["domains"] == {host: {"ad": 0.0}}
+    assert stats["model_loads"] == 3 * stats["inference_workers"]  # one encoder + two heads per worker
+    keys = ["ad", *[f"fluency.{a}" for a in ASPECTS], "fluency"]
+    assert set(stats["histograms"]) == set(keys)
+    scored = stats["classifiers"]["fluency"]["scored_docs"]
+    assert scored == docs.count() and stats["unscored_docs"] == stats["input_docs"] - scored
+    for key in keys:
+        assert sum(stats["histograms"][key]["counts"]) == stats["histograms"][key]["n"] == scored
+    assert stats["docs_by_threshold_rule"].get(f"default+site:{host}", 0) >= 1
+
+    removed = spark.read.parquet(str(out / "removed")).collect()
+    by_host = [r for r in removed if r["host"] == host]
+    assert by_host and all(r["reason"] == "ad" and f"site:{host}]" in r["detail"] for r in by_host)
+    for r in removed:
+        assert r["stage"] == "quality" and r["reason"] in ("ad", "fluency")
+        assert r["detail"].startswith(f"{r['reason']} ")
+        if r["reason"] == "fluency":
+            assert r["scores"]["fluency"] < table.default["fluency"] and "noise" in r["detail"]
+    kept = spark.read.parquet(str(out / "kept"))
+    assert kept.columns[:len(DOCUMENT_COLUMNS)] == DOCUMENT_COLUMNS
+    for r in kept.collect():
+        if r["language"] in ("en", "zh"):
+            s = r["scores"]
+            assert set(keys) <= set(s) and s["ad"] <= table.default["ad"] and s["fluency"] >= table.default["fluency"]
+            rule = cfg.quality.classifiers["fluency"].combine
+            aspects = np.array([[s[f"fluency.{a}"] for a in ASPECTS]])
+            assert s["fluency"] == pytest.approx(combine(aspects, ASPECTS, rule.method, rule.weights)[0])
+        else:
+            assert not set(keys) & set(r["scores"] or {})

@@ -1,0 +1,350 @@
+"""Training document classifiers from labelled text: the report's "fine-tuned BERT" for CPUs and GPUs.
+
+Two modes write the same classifier directory (see udfs/classifiers.py):
+- fast: the encoder stays frozen; every text is embedded once (cached on disk, so a re-run costs
+  only the head) and a small head is trained on the vectors. Minutes on a laptop CPU.
+- full: encoder and head are fine-tuned together; the tuned encoder is saved inside the directory.
+
+The split is by a hash of the text, so it does not depend on file order and duplicates never land on
+both sides. The threshold is the lowest one whose validation precision reaches the target (the
+report removes documents "above a threshold"; precision first, because a false positive is good data
+lost); the test split, never seen by training or threshold choice, gives the reported figures.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from udfs import classifiers
+from udfs.classifiers import ClassifierCard, WindowPolicy
+
+
+@dataclass
+class Examples:
+    """Labelled texts; `labels` is [n, outputs] of 0/1, `language` and `source` are for reporting."""
+    texts: list[str]
+    labels: np.ndarray
+    language: list[str]
+    source: list[str]
+    role: list[str] = field(default_factory=list)  # "train" (split by hash) or "test" (held out whole)
+
+    def subset(self, index: np.ndarray) -> "Examples":
+        pick = index.tolist()
+        return Examples([self.texts[i] for i in pick], self.labels[index], [self.language[i] for i in pick],
+                        [self.source[i] for i in pick], [self.role[i] for i in pick])
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    name: str
+    outputs: tuple[str, ...]
+    mode: str                   # fast | full
+    base_model: str             # encoder reference (package:NAME or a directory)
+    pooling: str
+    normalize: bool
+    max_tokens: int
+    validation_fraction: float
+    test_fraction: float
+    target_precision: float
+    seed: int
+    hidden: tuple[int, ...]
+    epochs: int
+    learning_rate: float
+    weight_decay: float
+    batch_size: int
+    patience: int
+    fine_tune_epochs: int
+    fine_tune_learning_rate: float
+    embedding_cache_dir: str | None
+    direction: str = "above"
+
+
+def split_of(text: str, seed: int, validation_fraction: float, test_fraction: float) -> str:
+    """train | validation | test for a text, from a hash of the text (stable across runs and orders)."""
+    digest = hashlib.sha1(f"{seed}\x00{text}".encode("utf-8")).digest()
+    u = int.from_bytes(digest[:8], "big") / 2 ** 64
+    if u < test_fraction:
+        return "test"
+    return "validation" if u < test_fraction + validation_fraction else "train"
+
+
+def split_examples(data: Examples, options: TrainingOptions) -> dict[str, Examples]:
+    parts = {"train": [], "validation": [], "test": []}
+    for i, text in enumerate(data.texts):
+        role = data.role[i] if data.role else "train"
+        part = "test" if role == "test" else split_of(text, options.seed, options.validation_fraction,
+                                                      options.test_fraction)
+        parts[part].append(i)
+    return {k: data.subset(np.asarray(v, dtype=np.int64)) for k, v in parts.items()}
+
+
+def stratified_sample(labels: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """At most `limit` row indices, each label kept in proportion (deterministic for a seed)."""
+    n = len(labels)
+    if n <= limit:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    keys = labels.reshape(n, -1).astype(np.int64) @ (2 ** np.arange(labels.reshape(n, -1).shape[1]))
+    chosen = []
+    for key in np.unique(keys):
+        rows = np.flatnonzero(keys == key)
+        take = max(1, round(limit * len(rows) / n))
+        chosen.append(rng.choice(rows, size=min(take, len(rows)), replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+# --- embeddings -------------------------------------------------------------------------------
+
+def embed_texts(texts: Sequence[str], options: TrainingOptions, batch_size: int = 64) -> np.ndarray:
+    """Frozen-encoder vectors of texts (head window), through the same code path as inference."""
+    encoder_dir = classifiers.resolve_encoder(options.base_model, Path.cwd())
+    cache = _cache_file(encoder_dir, texts, options)
+    if cache is not None and cache.is_file():
+        return np.load(cache)
+    encoder = classifiers.load_encoder(encoder_dir, options.pooling, options.normalize, "cpu")
+    policy = WindowPolicy(max_tokens=options.max_tokens, long_documents="head", chunks=1, aggregate="max",
+                          batch_size=batch_size)
+    vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    step = 2048  # bounded memory: windows of a slice at a time
+    for begin in range(0, len(texts), step):
+        windows, owners = encoder.windows(texts[begin:begin + step], policy)
+        vectors[begin + owners] = encoder.embed(windows, batch_size).numpy()
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npy")
+        np.save(tmp, vectors)
+        tmp.replace(cache)
+    return vectors
+
+
+def _cache_file(encoder_dir: Path, texts: Sequence[str], options: TrainingOptions) -> Path | None:
+    if not options.embedding_cache_dir:
+        return None
+    digest = hashlib.sha256()
+    weights = encoder_dir / "model.safetensors"
+    stat = weights.stat() if weights.is_file() else None
+    digest.update(json.dumps([str(encoder_dir.resolve()), stat.st_size if stat else 0, stat.st_mtime if stat else 0,
+                              options.pooling, options.normalize, options.max_tokens]).encode())
+    for text in texts:
+        digest.update(text.encode("utf-8", "replace"))
+        digest.update(b"\x00")
+    return Path(options.embedding_cache_dir).expanduser() / f"{digest.hexdigest()[:24]}.npy"
+
+
+# --- training ---------------------------------------------------------------------------------
+
+def train_head(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
+               options: TrainingOptions):
+    """A head on frozen vectors: AdamW on class-weighted BCE, early stopping on validation loss."""
+    import torch
+
+    torch.manual_seed(options.seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small matrices: thread synchronisation costs more than it saves
+    try:
+        return _train_head(x_train, y_train, x_val, y_val, options)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_head(x_train, y_train, x_val, y_val, options: TrainingOptions):
+    import torch
+
+    head = classifiers.build_head(x_train.shape[1], options.hidden, y_train.shape[1])
+    loss_fn = _weighted_bce(y_train)
+    optimiser = torch.optim.AdamW(head.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay)
+    xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train.astype(np.float32))
+    xv, yv = torch.from_numpy(x_val), torch.from_numpy(y_val.astype(np.float32))
+    generator = torch.Generator().manual_seed(options.seed)
+    best, best_loss, waited, history = None, math.inf, 0, []
+    for epoch in range(options.epochs):
+        head.train()
+        for batch in torch.randperm(len(xt), generator=generator).split(options.batch_size):
+            optimiser.zero_grad()
+            loss_fn(head(xt[batch]), yt[batch]).backward()
+            optimiser.step()
+        head.eval()
+        with torch.no_grad():
+            val_loss = float(loss_fn(head(xv), yv)) if len(xv) else 0.0
+        history.append(round(val_loss, 5))
+        if val_loss < best_loss - 1e-5:
+            best, best_loss, waited = {k: v.clone() for k, v in head.state_dict().items()}, val_loss, 0
+        else:
+            waited += 1
+            if waited >= options.patience:
+                break
+    if best is not None:
+        head.load_state_dict(best)
+    return head.eval(), history
+
+
+def _weighted_bce(y: np.ndarray):
+    import torch
+
+    positives = y.sum(0).clip(min=1)
+    pos_weight = torch.tensor((len(y) - y.sum(0)).clip(min=1) / positives, dtype=torch.float32)
+    return torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+
+
+def fine_tune(train: Examples, validation: Examples, options: TrainingOptions, out_dir: Path):
+    """Encoder and head trained together; returns the head and writes the tuned encoder to out_dir/encoder."""
+    import torch
+
+    torch.manual_seed(options.seed)
+    base = classifiers.resolve_encoder(options.base_model, Path.cwd())
+    encoder = classifiers.Encoder(base, options.pooling, options.normalize, "cpu")
+    model = encoder.model.train()
+    head = classifiers.build_head(encoder.dim, options.hidden, train.labels.shape[1])
+    policy = WindowPolicy(options.max_tokens, "head", 1, "max", options.batch_size)
+    windows, _ = encoder.windows(train.texts, policy)
+    loss_fn = _weighted_bce(train.labels)
+    y = torch.from_numpy(train.labels.astype(np.float32))
+    optimiser = torch.optim.AdamW(list(model.parameters()) + list(head.parameters()),
+                                  lr=options.fine_tune_learning_rate, weight_decay=options.weight_decay)
+    generator = torch.Generator().manual_seed(options.seed)
+    history = []
+    for epoch in range(options.fine_tune_epochs):
+        total = 0.0
+        for batch in torch.randperm(len(windows), generator=generator).split(options.batch_size):
+            chosen = batch.tolist()
+            width = max(len(windows[i]) for i in chosen)
+            ids = torch.full((len(chosen), width), encoder.pad_id, dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            for row, i in enumerate(chosen):
+                ids[row, :len(windows[i])] = torch.tensor(windows[i])
+                mask[row, :len(windows[i])] = 1
+            pooled = encoder.pool(model(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
+            loss = loss_fn(head(pooled), y[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += float(loss) * len(chosen)
+        history.append(round(total / max(1, len(windows)), 5))
+    model.eval()
+    target = out_dir / "encoder"
+    target.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(target), safe_serialization=True)
+    encoder.tokenizer.save_pretrained(str(target))
+    return head.eval(), history
+
+
+# --- evaluation -------------------------------------------------------------------------------
+
+def threshold_for_precision(y: np.ndarray, scores: np.ndarray, target: float) -> tuple[float, bool]:
+    """The lowest threshold whose precision reaches the target (most recall at that precision);
+    when none does, the threshold of best F1, flagged as not reaching the target."""
+    from sklearn.metrics import precision_recall_curve
+
+    if y.sum() == 0 or y.sum() == len(y):
+        return 0.5, False
+    precision, recall, thresholds = precision_recall_curve(y, scores)
+    precision, recall = precision[:-1], recall[:-1]
+    reaching = np.flatnonzero(precision >= target)
+    if len(reaching):
+        best = reaching[np.argmax(recall[reaching])]
+        return float(thresholds[best]), True
+    f1 = 2 * precision * recall / np.clip(precision + recall, 1e-12, None)
+    return float(thresholds[np.argmax(f1)]), False
+
+
+def binary_metrics(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
+    """Precision, recall, F1 at the threshold, and the threshold-free ROC-AUC and average precision."""
+    from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score
+
+    y = y.astype(int)
+    predicted = (scores >= threshold).astype(int)
+    p, r, f, _ = precision_recall_fscore_support(y, predicted, average="binary", zero_division=0)
+    both = 0 < y.sum() < len(y)
+    return {"examples": int(len(y)), "positives": int(y.sum()), "precision": round(float(p), 4),
+            "recall": round(float(r), 4), "f1": round(float(f), 4),
+            "roc_auc": round(float(roc_auc_score(y, scores)), 4) if both else None,
+            "average_precision": round(float(average_precision_score(y, scores)), 4) if both else None,
+            "predicted_positive": int(predicted.sum())}
+
+
+def report(part: Examples, scores: np.ndarray, threshold: float) -> dict:
+    """Metrics of the first output, overall and per language and per source."""
+    y = part.labels[:, 0]
+    out = {"all": binary_metrics(y, scores, threshold), "by_language": {}, "by_source": {}}
+    for key, values in (("by_language", part.language), ("by_source", part.source)):
+        values = np.asarray(values)
+        for value in sorted(set(values.tolist())):
+            rows = values == value
+            out[key][value] = binary_metrics(y[rows], scores[rows], threshold)
+    return out
+
+
+# --- the whole job ----------------------------------------------------------------------------
+
+def train_classifier(data: Examples, options: TrainingOptions, out_dir: str | Path, log=print) -> dict:
+    """Split, train (fast or full), choose the threshold, evaluate, write the classifier directory."""
+    import torch
+    from safetensors.torch import save_file
+
+    started = time.monotonic()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parts = split_examples(data, options)
+    for name, part in parts.items():
+        log(f"{name}: {len(part)} examples, {int(part.labels[:, 0].sum())} positive")
+    if len(parts["train"]) == 0 or len(parts["validation"]) == 0:
+        raise ValueError("training needs examples in both the train and validation splits; add data or "
+                         "raise training.validation_fraction")
+    timings = {}
+    if options.mode == "fast":
+        tick = time.monotonic()
+        vectors = {k: embed_texts(p.texts, options, options.batch_size) if len(p) else np.zeros((0, 1), np.float32)
+                   for k, p in parts.items()}
+        timings["embedding_seconds"] = round(time.monotonic() - tick, 2)
+        tick = time.monotonic()
+        head, history = train_head(vectors["train"], parts["train"].labels, vectors["validation"],
+                                   parts["validation"].labels, options)
+        timings["training_seconds"] = round(time.monotonic() - tick, 2)
+        encoder_ref = options.base_model
+        with torch.no_grad():
+            scores = {k: torch.sigmoid(head(torch.from_numpy(v))).double().numpy()[:, 0] if len(parts[k]) else
+                      np.zeros(0) for k, v in vectors.items()}
+    else:
+        tick = time.monotonic()
+        head, history = fine_tune(parts["train"], parts["validation"], options, out_dir)
+        timings["training_seconds"] = round(time.monotonic() - tick, 2)
+        encoder_ref = "encoder"
+        scores = None
+    card = ClassifierCard(directory=out_dir, name=options.name, encoder=encoder_ref, pooling=options.pooling,
+                          normalize=options.normalize, outputs=options.outputs, activation="sigmoid",
+                          hidden=options.hidden, threshold=None, direction=options.direction)
+    save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(out_dir / classifiers.HEAD_FILE))
+    (out_dir / classifiers.CARD_FILE).write_text(json.dumps(card.to_json(), indent=2) + "\n", encoding="utf-8")
+    if scores is None:  # full mode: score the splits through the saved model, as inference will
+        scorer = classifiers.Scorer([ClassifierCard.load(out_dir)],
+                                    WindowPolicy(options.max_tokens, "head", 1, "max", options.batch_size), "cpu")
+        scores = {k: scorer.score(p.texts)[options.name][:, 0] if len(p) else np.zeros(0) for k, p in parts.items()}
+    threshold, reached = threshold_for_precision(parts["validation"].labels[:, 0], scores["validation"],
+                                                 options.target_precision)
+    card = ClassifierCard(**{**card.__dict__, "threshold": round(threshold, 6)})
+    (out_dir / classifiers.CARD_FILE).write_text(json.dumps(card.to_json(), indent=2) + "\n", encoding="utf-8")
+    metrics = {
+        "name": options.name, "mode": options.mode, "base_model": options.base_model,
+        "outputs": list(options.outputs), "threshold": round(threshold, 6),
+        "target_precision": options.target_precision, "target_precision_reached": reached,
+        "split": {k: {"examples": len(p), "positives": int(p.labels[:, 0].sum()),
+                      "by_language": dict(Counter(p.language))} for k, p in parts.items()},
+        "validation": report(parts["validation"], scores["validation"], threshold),
+        "test": report(parts["test"], scores["test"], threshold) if len(parts["test"]) else None,
+        "history": history, **timings, "seconds": round(time.monotonic() - started, 2),
+        "options": {k: v for k, v in options.__dict__.items() if k != "embedding_cache_dir"},
+    }
+    (out_dir / classifiers.METRICS_FILE).write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
+                                                    encoding="utf-8")
+    return metrics
