@@ -151,7 +151,11 @@ def text_slots(tree):
             yield el.tail, el, "tail"
 
 
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def set_slot(el, slot: str, value: str) -> None:
+    value = NOT_XML.sub("", value)  # lxml parses control characters in HTML but refuses to set them
     if slot == "text":
         el.text = value
     else:
@@ -230,14 +234,14 @@ class Mutator:
     def _insert(self, tree, tag: str, text: str, at_edge: bool = False) -> None:
         body = tree.find("body")
         container = body if body is not None else tree
-        blocks = [el for el in container.iter("p", "div") if el is not container] or [container]
-        target = self.rng.choice(blocks)
-        parent = target.getparent() if target is not container else container
+        blocks = [el for el in container.iter("p", "div") if el is not container and el.getparent() is not None]
         new = etree.Element(tag)
         new.text = text
-        if at_edge or parent is None:
+        if at_edge or not blocks:
             container.insert(0 if self.rng.random() < 0.5 else len(container), new)
         else:
+            target = self.rng.choice(blocks)
+            parent = target.getparent()
             parent.insert(parent.index(target) + self.rng.randint(0, 1), new)
 
 

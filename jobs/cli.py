@@ -226,12 +226,12 @@ def quality_command(
     from jobs import quality as quality_stage
 
     cfg = load(conf, sets)
-    check_stage_input(cfg, input_dir)
     try:
-        quality_stage.check_models(cfg)
+        quality_stage.check_models(cfg)  # an unusable model is a conf problem: reported first
     except ConfigError as err:
         typer.echo(f"corpusforge: {err}", err=True)
         raise typer.Exit(2) from None
+    check_stage_input(cfg, input_dir)
     with spark_for(cfg) as spark:
         report(quality_stage.run(spark, cfg, input_dir, output))
 

@@ -73,12 +73,12 @@ def test_stage_thresholds_resolve_model_defaults_and_overrides(four, cfg_factory
     from jobs.quality import check_models
 
     _, dirs = four
-    cfg = quality_cfg(cfg_factory, dirs, "quality.thresholds.languages.zh.fluency=0.3",
+    cfg = quality_cfg(cfg_factory, dirs, "quality.thresholds.languages.zh.fluency=0.25",
                       "quality.thresholds.domains.*.shop.com.ad=0.99")
     chosen, table, checks = check_models(cfg)
     assert [c.name for c in chosen] == ["ad", "fluency"]
     assert table.default == {"ad": 0.6, "fluency": 0.45}  # null → the thresholds stored with the models
-    assert table.languages == {"zh": {"fluency": 0.3}} and table.domains == (("*.shop.com", {"ad": 0.99}),)
+    assert table.languages["zh"] == {"fluency": 0.25} and table.domains[-1] == ("*.shop.com", {"ad": 0.99})
     assert [(c.key, c.classifier, c.direction) for c in checks] == [("ad", "ad", "above"), ("fluency", "fluency", "above")]
     assert checks[1].context == tuple(f"fluency.{a}" for a in ASPECTS)
 
@@ -93,7 +93,8 @@ def test_stage_conf_errors_name_the_key(four, cfg_factory, tmp_path):
         check_models(quality_cfg(cfg_factory, dirs, combine_weights="{fluent: 1}"))
     with pytest.raises(ConfigError, match="stores no threshold"):  # an aspect has no model threshold
         check_models(quality_cfg(cfg_factory, dirs, "quality.thresholds.default={ad: null, fluency.noise: null}"))
-    _, _, checks = check_models(quality_cfg(cfg_factory, dirs, "quality.thresholds.default={ad: null, fluency.noise: 0.2}"))
+    _, _, checks = check_models(quality_cfg(cfg_factory, dirs, "quality.thresholds.default={ad: null, fluency.noise: 0.2}",
+                                            "quality.thresholds.languages={}"))
     assert [c.key for c in checks] == ["ad", "fluency.noise"]  # only thresholded keys are checked
     with pytest.raises(ConfigError, match="not a corpusforge classifier"):
         check_models(cfg_factory(f"quality.classifiers.ad.path={tmp_path}"))

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.spark
 def test_quality_stage_on_the_sample_format_output(spark, cfg_factory, format_output, tmp_path):
     from jobs import quality
     from jobs.stage_io import DOCUMENT_COLUMNS
-    from udfs.quality import combine
+    from udfs.quality import ThresholdPicker, combine
     from udfs.quality_data import ASPECTS
 
     format_dir, _ = format_output
@@ -30,7 +30,7 @@ def test_quality_stage_on_the_sample_format_output(spark, cfg_factory, format_ou
     assert written["stage"] == "quality" and written["thresholds"] == table.default
     cards = {c.name: c.card for c in chosen}
     assert stats["thresholds"] == {"ad": cards["ad"].threshold, "fluency": cards["fluency"].threshold}
-    assert stats["threshold_overrides"]["domains"] == {host: {"ad": 0.0}}
+    assert stats["threshold_overrides"]["domains"][host] == {"ad": 0.0}
     assert stats["model_loads"] == 3 * stats["inference_workers"]  # one encoder + two heads per worker
     keys = ["ad", *[f"fluency.{a}" for a in ASPECTS], "fluency"]
     assert set(stats["histograms"]) == set(keys)
@@ -40,6 +40,7 @@ def test_quality_stage_on_the_sample_format_output(spark, cfg_factory, format_ou
         assert sum(stats["histograms"][key]["counts"]) == stats["histograms"][key]["n"] == scored
     assert stats["docs_by_threshold_rule"].get(f"default+site:{host}", 0) >= 1
 
+    picker = ThresholdPicker(table)
     removed = spark.read.parquet(str(out / "removed")).collect()
     by_host = [r for r in removed if r["host"] == host]
     assert by_host and all(r["reason"] == "ad" and f"site:{host}]" in r["detail"] for r in by_host)
@@ -47,13 +48,14 @@ def test_quality_stage_on_the_sample_format_output(spark, cfg_factory, format_ou
         assert r["stage"] == "quality" and r["reason"] in ("ad", "fluency")
         assert r["detail"].startswith(f"{r['reason']} ")
         if r["reason"] == "fluency":
-            assert r["scores"]["fluency"] < table.default["fluency"] and "noise" in r["detail"]
+            thresholds, rule = picker.for_document(r["language"], r["host"], r["url"])
+            assert r["scores"]["fluency"] < thresholds["fluency"] and "noise" in r["detail"] and f"[{rule}]" in r["detail"]
     kept = spark.read.parquet(str(out / "kept"))
     assert kept.columns[:len(DOCUMENT_COLUMNS)] == DOCUMENT_COLUMNS
     for r in kept.collect():
         if r["language"] in ("en", "zh"):
-            s = r["scores"]
-            assert set(keys) <= set(s) and s["ad"] <= table.default["ad"] and s["fluency"] >= table.default["fluency"]
+            s, (thresholds, _) = r["scores"], picker.for_document(r["language"], r["host"], r["url"])
+            assert set(keys) <= set(s) and s["ad"] <= thresholds["ad"] and s["fluency"] >= thresholds["fluency"]
             rule = cfg.quality.classifiers["fluency"].combine
             aspects = np.array([[s[f"fluency.{a}"] for a in ASPECTS]])
             assert s["fluency"] == pytest.approx(combine(aspects, ASPECTS, rule.method, rule.weights)[0])
