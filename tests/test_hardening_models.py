@@ -23,12 +23,6 @@ from jobs.config import ConfigError, load_config
 from udfs import classifiers
 from udfs.classifiers import ClassifierCard, ClassifierError
 
-MISSING_REMOTE_CODE_CHECK = ("udfs/classifiers.py does not refuse an auto_map (remote code) in config.json or "
-                             "tokenizer_config.json: with trust_remote_code=False transformers silently falls back "
-                             "to its own class for a known model_type, and raises its own ValueError (advising "
-                             "trust_remote_code=True) for an unknown one")
-
-
 class _Payload:
     """Unpickling this creates the marker file: the proof that a pickle was loaded."""
 
@@ -108,8 +102,6 @@ def test_a_pickle_disguised_as_safetensors_is_never_unpickled(encoder, tmp_path,
         classifiers.Encoder(disguised, "mean", False, "cpu")
 
 
-@pytest.mark.xfail(strict=True, reason="udfs/classifiers.py lets safetensors' own SafetensorError through "
-                                       "('header too large'), not a ClassifierError naming the file")
 def test_a_pickle_disguised_as_safetensors_is_a_clear_error(encoder, tmp_path, marker):
     disguised = copy_encoder(encoder, tmp_path / "disguised")
     (disguised / "model.safetensors").write_bytes(pickle_weights(marker))
@@ -153,7 +145,6 @@ def test_code_shipped_with_a_model_never_runs(encoder, tmp_path, marker, case):
         pass
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING_REMOTE_CODE_CHECK)
 @pytest.mark.parametrize("case", sorted(REMOTE_CODE_CASES))
 def test_a_model_asking_for_remote_code_is_refused_with_a_clear_error(encoder, tmp_path, marker, case):
     hostile = with_remote_code(encoder, tmp_path / "remote", marker, **REMOTE_CODE_CASES[case])
