@@ -24,7 +24,7 @@ from pyspark.sql import types as T
 from jobs.classify import Classifier, put_scores, score_documents, ship
 from jobs.config import ClassifierSettings, Config, ConfigError, QualityClassifierSettings
 from jobs.stage_io import (DOCUMENT_COLUMNS, StageOutput, begin_stage, marker_id, read_stage_input, removed_rows,
-                           stage_fingerprint, write_stage)
+                           write_stage)
 from resources import resolve
 from udfs import classifiers
 from udfs.classifiers import ClassifierCard, ClassifierError
@@ -174,7 +174,7 @@ def run(spark: SparkSession, cfg: Config, input_dir: str, output: str) -> dict:
             input_docs=input_docs,
             extra_stats=quality_stats(cfg, judged, chosen, table, checks, keys, scored.accounting()),
         )
-        return write_stage(spark, cfg, STAGE, output, result, started, stage_fingerprint(cfg, STAGE, marker_id(marker)))
+        return write_stage(spark, cfg, STAGE, output, result, started, marker_id(marker))
     finally:
         judged.unpersist()
 

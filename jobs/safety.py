@@ -19,7 +19,7 @@ from jobs.blocklists import mark_blocked_domains, mark_blocked_words
 from jobs.classify import Classifier, load_classifiers, merge_scores, put_scores, removes, score_documents, ship
 from jobs.config import Config
 from jobs.stage_io import (DOCUMENT_COLUMNS, StageOutput, begin_stage, marker_id, read_stage_input, removed_rows,
-                           stage_fingerprint, write_stage)
+                           write_stage)
 
 STAGE = "safety"
 
@@ -68,7 +68,7 @@ def run(spark: SparkSession, cfg: Config, input_dir: str, output: str) -> dict:
             extra_stats=safety_stats(screened, chosen, scored.accounting()),
         )
         return write_stage(spark, cfg, STAGE, output, result, started,
-                           stage_fingerprint(cfg, STAGE, marker_id(marker)))
+                           marker_id(marker))
     finally:
         screened.unpersist()
 

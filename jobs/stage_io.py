@@ -149,7 +149,8 @@ def marker_id(marker: dict) -> str:
 
 def stage_fingerprint(cfg: Config, stage: str, input_id: str) -> dict[str, str]:
     """What _SUCCESS records and the pipeline runner compares: the stage's configuration and its input."""
-    sections = [name for name in (stage, "output") if name in type(cfg).model_fields]
+    shared = ("inference",) if stage in ("safety", "quality") else ()  # classifiers' window, batch, policy
+    sections = [name for name in (stage, *shared, "output") if name in type(cfg).model_fields]
     return {"config": cfg.fingerprint(*sections), "input": input_id}
 
 
