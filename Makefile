@@ -36,7 +36,8 @@ package: setup
 	rm -rf dist
 	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
 	$(BIN)/python -c "import pathlib, zipfile; z = zipfile.ZipFile('dist/corpusforge.zip', 'w', zipfile.ZIP_DEFLATED); \
-	  [z.write(p) for d in ('jobs', 'udfs', 'conf') for p in sorted(pathlib.Path(d).rglob('*')) if p.is_file() and '__pycache__' not in p.parts]"
+	  [z.write(p) for d in ('jobs', 'udfs', 'conf', 'resources') for p in sorted(pathlib.Path(d).rglob('*')) \
+	   if p.suffix in ('.py', '.yaml') and '__pycache__' not in p.parts]"
 	$(BIN)/venv-pack --quiet --prefix $(VENV) --output dist/corpusforge-env.tar.gz --compress-level 1 \
 	  --exclude 'lib/python*/site-packages/pyspark/*' --exclude '*/__pycache__/*' \
 	  --exclude '*__editable__*corpusforge*' --exclude '*/corpusforge*.dist-info/*' --exclude '*/corpusforge.egg-link'

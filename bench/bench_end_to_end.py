@@ -104,6 +104,8 @@ class TreeCPU:
             self._stop.wait(self.interval)
 
     def sample(self) -> float:
+        if self._stop.is_set():  # the command has ended: its processes are gone, the last values stand
+            return sum(self.seen.values())
         with self._lock:
             for pid in descendants(self.root):
                 fields = _stat(pid)
@@ -117,7 +119,11 @@ class TreeCPU:
 
 
 def run_command(cmd: list[str], *, cwd: Path, log: Path, on_line=None) -> dict:
-    """Run a command to its end; wall seconds, CPU seconds of its whole tree, and its output."""
+    """Run a command to its end: wall seconds and CPU seconds of its whole process tree.
+
+    Two lower bounds of the tree's CPU, the larger is taken: getrusage(RUSAGE_CHILDREN) after reaping
+    everything (misses processes their parent reaps by ignoring SIGCHLD, as PySpark's worker daemon
+    does), and /proc sampled every 0.2 s (misses the last instants of each process). Both are kept."""
     reap_all(0)
     cpu0, wall0 = children_cpu(), time.perf_counter()
     with log.open("w") as sink:
@@ -131,11 +137,12 @@ def run_command(cmd: list[str], *, cwd: Path, log: Path, on_line=None) -> dict:
         process.wait()
         sampler.stop()
     wall = time.perf_counter() - wall0
+    sampled = sampler.sample()
     reap_all()
-    cpu = children_cpu() - cpu0
+    rusage = children_cpu() - cpu0
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])} … failed ({process.returncode}); see {log}\n{log.read_text()[-3000:]}")
-    return {"wall": wall, "cpu": cpu}
+    return {"wall": wall, "cpu": max(sampled, rusage), "cpu_sampled": sampled, "cpu_rusage": rusage}
 
 
 # --- corpusforge ---------------------------------------------------------------------------------------
@@ -159,7 +166,7 @@ def run_corpusforge(corpus: Path, out: Path, last: str, cores: int, logs: Path, 
                 commands.append(([sys.executable, "-m", "jobs.cli", stage, "--input", str(out / previous),
                                   "--output", str(out / stage), *sets], stage))
             previous = stage
-    total = {"wall": 0.0, "cpu": 0.0, "commands": [], "stages": {}}
+    total = {"wall": 0.0, "cpu": 0.0, "cpu_sampled": 0.0, "cpu_rusage": 0.0, "commands": [], "stages": {}}
     for n, (cmd, single) in enumerate(commands):
         marks: list[tuple[str, str, float, float]] = []
 
@@ -169,8 +176,8 @@ def run_corpusforge(corpus: Path, out: Path, last: str, cores: int, logs: Path, 
                 marks.append((match.group(1), match.group(2), sampler.sample(), time.perf_counter()))
 
         result = run_command(cmd, cwd=ROOT, log=logs / f"{label}-{n}.log", on_line=on_line)
-        total["wall"] += result["wall"]
-        total["cpu"] += result["cpu"]
+        for key in ("wall", "cpu", "cpu_sampled", "cpu_rusage"):
+            total[key] += result[key]
         total["commands"].append(" ".join(cmd[3:4] + (["--to", cmd[cmd.index("--to") + 1]] if "--to" in cmd else [])))
         if single is not None:
             total["stages"][single] = stage_entry(out, single, result["cpu"], result["wall"])
@@ -223,35 +230,40 @@ def corpusforge_outcome(out: Path) -> dict:
 def run_datatrove(corpus: Path, work: Path, cores: int, logs: Path, timeout: float) -> dict:
     if work.exists():
         shutil.rmtree(work)
-    stages, total = {}, {"wall": 0.0, "cpu": 0.0}
+    stages, total = {}, {"wall": 0.0, "cpu": 0.0, "cpu_sampled": 0.0, "cpu_rusage": 0.0}
     for stage in DATATROVE_STAGES:
         result = run_command([str(DATATROVE_PYTHON), str(BENCH / "datatrove_end_to_end.py"), stage, "--input",
                               str(corpus), "--work", str(work), "--workers", str(cores), "--timeout", str(timeout)],
                              cwd=ROOT, log=logs / f"datatrove-{stage}.log")
         stages[stage] = result
-        total["wall"] += result["wall"]
-        total["cpu"] += result["cpu"]
-        print(f"  DataTrove {stage}: {result['wall']:.1f} s wall, {result['cpu']:.1f} s CPU", flush=True)
+        for key in ("wall", "cpu", "cpu_sampled", "cpu_rusage"):
+            total[key] += result[key]
+        print(f"  DataTrove {stage}: {result['wall']:.1f} s wall, {result['cpu']:.1f} s CPU "
+              f"(sampled {result['cpu_sampled']:.1f}, rusage {result['cpu_rusage']:.1f})", flush=True)
     total["stages"] = stages
     return total
 
 
-def jsonl_urls(folder: Path) -> set[str]:
-    urls = set()
+def jsonl_urls(folder: Path) -> dict[str, str | None]:
+    """url → DataTrove's filter_reason of every document written under folder."""
+    urls = {}
     for path in sorted(folder.glob("*.jsonl.gz")):
         with gzip.open(path, "rb") as handle:
             for line in handle:
-                urls.add(orjson.loads(line)["metadata"]["url"])
+                metadata = orjson.loads(line)["metadata"]
+                urls[metadata["url"]] = metadata.get("filter_reason")
     return urls
 
 
 def datatrove_outcome(work: Path) -> dict:
-    removed = {name: jsonl_urls(work / "removed" / name)
+    reasons = {name: jsonl_urls(work / "removed" / name)
                for name in ("gopher_quality", "gopher_repetition", "c4", "fineweb", "minhash")}
-    filtered = jsonl_urls(work / "filtered")
+    removed = {name: set(urls) for name, urls in reasons.items()}
+    filtered = set(jsonl_urls(work / "filtered"))
     return {"extracted": filtered | removed["gopher_quality"] | removed["gopher_repetition"] | removed["c4"]
             | removed["fineweb"], "filtered": filtered, "removed": removed,
-            "deduplicated": jsonl_urls(work / "deduplicated")}
+            "reasons": {u: f"{name}: {r}" for name, urls in reasons.items() for u, r in urls.items()},
+            "deduplicated": set(jsonl_urls(work / "deduplicated"))}
 
 
 # --- agreement -----------------------------------------------------------------------------------------
@@ -322,6 +334,8 @@ def agreement(cf: dict, dt: dict, manifest: dict) -> dict:
     out["quality_rules"]["languages_when_only_corpusforge_keeps"] = dict(Counter(language.get(u, "un") for u in only_cf).most_common(6))
     english = {u for u in cf_extracted & dt["extracted"] if language.get(u) == "en"}
     out["quality_rules"]["english_only"] = decisions(english, cf_clean, dt["filtered"])
+    out["quality_rules"]["datatrove_reason_when_only_corpusforge_keeps_english"] = dict(Counter(
+        dt["reasons"].get(u, "?") for u in only_cf if language.get(u) == "en").most_common(6))
     # dedup per page family: both sides keep the same number of copies of it (whichever copies)
     both_input = cf_clean & dt["filtered"]
     families = defaultdict(list)
@@ -351,17 +365,26 @@ def throughput_table(docs: int, cores: int, cf: dict, dt: dict | None) -> list[s
     return lines
 
 
-def stage_table(cf: dict, dt: dict | None, docs: int) -> list[str]:
-    lines = [f"{'stage':40} {'docs in':>8} {'kept':>8} {'wall s':>8} {'CPU s':>8} {'docs/CPU-s':>11}"]
+def stage_table(cf: dict, dt: dict | None, docs: int, dt_result: dict | None) -> list[str]:
+    lines = [f"{'stage':44} {'docs in':>8} {'kept':>8} {'wall s':>8} {'CPU s':>8} {'docs/CPU-s':>11}"]
     for stage, s in cf["stages"].items():
-        lines.append(f"{'corpusforge ' + stage:40} {s['input_docs']:8d} {s['kept_docs']:8d} {s['wall']:8.1f} "
+        lines.append(f"{'corpusforge ' + stage:44} {s['input_docs']:8d} {s['kept_docs']:8d} {s['wall']:8.1f} "
                      f"{s['cpu']:8.1f} {s['input_docs'] / max(s['cpu'], 1e-9):11.2f}")
     rest = cf["cpu"] - sum(s["cpu"] for s in cf["stages"].values())
-    lines.append(f"{'corpusforge start-up, export, report':40} {'':8} {'':8} {'':8} {rest:8.1f}")
+    lines.append(f"{'corpusforge JVM start-up, export, report':44} {'':8} {'':8} {'':8} {rest:8.1f}")
     if dt:
+        filtered = len(dt_result["filtered"]) if dt_result else 0
+        kept = len(dt_result["deduplicated"]) if dt_result else 0
         for stage, s in dt["stages"].items():
-            lines.append(f"{'DataTrove ' + stage:40} {'':8} {'':8} {s['wall']:8.1f} {s['cpu']:8.1f} "
-                         f"{docs / max(s['cpu'], 1e-9) if stage == 'filter' else float('nan'):11.2f}")
+            ins, outs = {"filter": (docs, filtered), "signatures": (filtered, filtered),
+                         "dedup_filter": (filtered, kept)}.get(stage, (None, None))
+            rate = f"{ins / max(s['cpu'], 1e-9):11.2f}" if ins else f"{'':11}"
+            lines.append(f"{'DataTrove ' + stage:44} {ins if ins is not None else '':>8} {outs if outs is not None else '':>8} "
+                         f"{s['wall']:8.1f} {s['cpu']:8.1f} {rate}")
+        minhash = [dt["stages"][k] for k in ("signatures", "buckets", "cluster", "dedup_filter")]
+        cpu, wall = sum(m["cpu"] for m in minhash), sum(m["wall"] for m in minhash)
+        lines.append(f"{'DataTrove MinHash, 4 stages together':44} {filtered:8d} {kept:8d} {wall:8.1f} {cpu:8.1f} "
+                     f"{filtered / max(cpu, 1e-9):11.2f}")
     return lines
 
 
@@ -400,7 +423,8 @@ def main() -> None:
         shutil.rmtree(cf_out)
     print("corpusforge run --to dedup …", flush=True)
     cf = run_corpusforge(corpus, cf_out, "dedup", args.cores, logs, "corpusforge")
-    print(f"  corpusforge: {cf['wall']:.1f} s wall, {cf['cpu']:.1f} s CPU ({'; '.join(cf['commands'])})", flush=True)
+    print(f"  corpusforge: {cf['wall']:.1f} s wall, {cf['cpu']:.1f} s CPU (sampled {cf['cpu_sampled']:.1f}, "
+          f"rusage {cf['cpu_rusage']:.1f}; {'; '.join(cf['commands'])})", flush=True)
 
     dt = None
     if args.skip_datatrove:
@@ -415,15 +439,15 @@ def main() -> None:
     results = {"corpus": build, "cores": args.cores, "corpusforge": cf, "datatrove": dt}
     print("=== throughput, same corpus, same run ===")
     print("\n".join(throughput_table(docs, args.cores, cf, dt)))
-    print("\n=== per stage ===")
-    print("\n".join(stage_table(cf, dt, docs)))
-
     cf_result = corpusforge_outcome(cf_out)
+    dt_result = datatrove_outcome(work / "datatrove") if dt else None
+    print("\n=== per stage ===")
+    print("\n".join(stage_table(cf, dt, docs, dt_result)))
+
     print("\n=== documents kept ===")
     print(f"corpusforge: {docs} HTML → format {len(cf_result['format']['kept'])} → clean {len(cf_result['clean']['kept'])}"
           f" → dedup {len(cf_result['dedup']['kept'])}")
     if dt:
-        dt_result = datatrove_outcome(work / "datatrove")
         print(f"DataTrove:   {docs} HTML → extracted {len(dt_result['extracted'])} → filters "
               f"{len(dt_result['filtered'])} → minhash {len(dt_result['deduplicated'])}")
         agree = agreement(cf_result, dt_result, manifest)
@@ -441,6 +465,8 @@ def main() -> None:
         print(f"  English pages only ({en['judged_by_both']}): agreement {en['agreement']:.3f}, kappa {en['kappa']:.3f} "
               f"(both keep {en['both_keep']}, only corpusforge {en['only_corpusforge_keeps']}, only DataTrove "
               f"{en['only_datatrove_keeps']}, both remove {en['both_remove']})")
+        print(f"  English pages only corpusforge keeps, DataTrove's reason: "
+              f"{q['datatrove_reason_when_only_corpusforge_keeps_english']}")
         for name in ("corpusforge", "datatrove"):
             x = d[name]
             print(f"dedup {name:11}: {x['input']} in, {x['removed']} removed, precision {x['precision']:.3f} "
