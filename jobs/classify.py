@@ -7,8 +7,9 @@ alive across tasks), and documents flow through in Arrow batches (mapInArrow), l
 mini-batches under torch.inference_mode with as many torch threads as the task has cores. Heads
 sharing an encoder cost one forward pass together.
 
-Two accumulators make the "loaded once" property observable: model loads and the set of worker
-processes that scored documents; both go into the stage's _stats.json.
+An accumulator makes the "loaded once" property observable: the models each worker process loaded
+while scoring this stage's documents. A worker reused from an earlier stage may already hold the
+shared encoder, so the check is "no worker loads more models than the stage has", not an equality.
 """
 from __future__ import annotations
 
@@ -139,12 +140,14 @@ def _inside(path: Path, directory: Path) -> bool:
     return path.resolve().is_relative_to(directory.resolve())
 
 
-class _PidSet(AccumulatorParam):
+class _LoadsPerWorker(AccumulatorParam):
+    """pid → models loaded by that Python worker process."""
     def zero(self, value):
-        return set()
+        return {}
 
     def addInPlace(self, a, b):
-        a |= b
+        for pid, n in b.items():
+            a[pid] = a.get(pid, 0) + n
         return a
 
 
@@ -153,12 +156,14 @@ class Scored:
     """Documents with one double column per classifier output, and the accounting accumulators."""
     df: DataFrame
     columns: dict[str, dict[str, str]]  # classifier → output → column
-    loads: object
-    workers: object
+    loads: object  # accumulator of pid → models loaded
 
     def accounting(self) -> dict:
-        """Read after an action: model loads vs worker processes (equal when each worker loads once)."""
-        return {"model_loads": int(self.loads.value), "inference_workers": len(self.workers.value)}
+        """Read after an action. With caching working, max_loads_per_worker never exceeds the stage's
+        model count (encoders + heads), however many tasks each worker ran."""
+        per_worker = dict(self.loads.value)
+        return {"model_loads": sum(per_worker.values()), "inference_workers": len(per_worker),
+                "max_loads_per_worker": max(per_worker.values(), default=0)}
 
 
 def score_documents(spark: SparkSession, df: DataFrame, chosen: list[Classifier], inference: InferenceSettings,
@@ -166,7 +171,7 @@ def score_documents(spark: SparkSession, df: DataFrame, chosen: list[Classifier]
     """df plus a double column per classifier output; NaN/null where a row was skipped (the `skip`
     column is true) or its language is not one the classifier is for."""
     sc = spark.sparkContext
-    loads, workers = sc.accumulator(0), sc.accumulator(set(), _PidSet())
+    loads = sc.accumulator({}, _LoadsPerWorker())
     columns = {c.name: {o: f"__score_{i}_{j}" for j, o in enumerate(c.card.outputs)} for i, c in enumerate(chosen)}
     schema = T.StructType(df.schema.fields + [T.StructField(col, T.DoubleType())
                                               for c in chosen for col in columns[c.name].values()])
@@ -196,11 +201,10 @@ def score_documents(spark: SparkSession, df: DataFrame, chosen: list[Classifier]
                     values = scores[name][:, j]
                     batch = batch.append_column(col, pa.array(values, type=pa.float64(), mask=values != values))
             yield batch
-        loads.add(classifiers.loads() - before)
         if used:
-            workers.add({os.getpid()})
+            loads.add({os.getpid(): classifiers.loads() - before})
 
-    return Scored(df.mapInArrow(score, schema), columns, loads, workers)
+    return Scored(df.mapInArrow(score, schema), columns, loads)
 
 
 def _worker_card(shipped: str | None, encoder_shipped: str | None, directory: str) -> ClassifierCard:

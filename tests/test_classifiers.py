@@ -142,7 +142,9 @@ def test_spark_inference_loads_each_model_once_per_worker(spark, cfg_factory, ti
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(cfg.spark.arrow_batch_rows))
     accounting = scored.accounting()
     assert accounting["inference_workers"] >= 1
-    assert accounting["model_loads"] == 3 * accounting["inference_workers"]  # encoder + 2 heads, once each
+    # fresh heads: each worker loads both once; the shared encoder at most once (a reused worker may hold it)
+    assert 2 * accounting["inference_workers"] <= accounting["model_loads"] <= 3 * accounting["inference_workers"]
+    assert accounting["max_loads_per_worker"] <= 3
     assert accounting["inference_workers"] < 12  # fewer workers than tasks: workers were reused
     driver = Scorer([c.card for c in chosen], WindowPolicy(None, "head", 3, "max", 4), "cpu").score(TEXTS)
     for i in (1, 2, 3, 10):

@@ -31,7 +31,8 @@ def test_quality_stage_on_the_sample_format_output(spark, cfg_factory, format_ou
     cards = {c.name: c.card for c in chosen}
     assert stats["thresholds"] == {"ad": cards["ad"].threshold, "fluency": cards["fluency"].threshold}
     assert stats["threshold_overrides"]["domains"][host] == {"ad": 0.0}
-    assert stats["model_loads"] == 3 * stats["inference_workers"]  # one encoder + two heads per worker
+    assert stats["inference_workers"] >= 1 and stats["max_loads_per_worker"] <= 3  # encoder + 2 heads, never twice
+    assert stats["model_loads"] <= 3 * stats["inference_workers"]
     keys = ["ad", *[f"fluency.{a}" for a in ASPECTS], "fluency"]
     assert set(stats["histograms"]) == set(keys)
     scored = stats["classifiers"]["fluency"]["scored_docs"]

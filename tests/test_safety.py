@@ -97,7 +97,8 @@ def test_safety_stage_on_the_sample_format_output(spark, cfg_factory, format_out
     assert stats["blocked_by_list"].get("extra", 0) >= 1
     assert set(stats["classifiers"]) == {"toxicity", "pornography"}
     assert stats["classifiers"]["toxicity"]["scored_docs"] > 0
-    assert stats["model_loads"] == 3 * stats["inference_workers"]  # one encoder + two heads per worker
+    assert stats["inference_workers"] >= 1 and stats["max_loads_per_worker"] <= 3  # encoder + 2 heads, never twice
+    assert stats["model_loads"] <= 3 * stats["inference_workers"]
 
     removed = spark.read.parquet(str(out / "removed")).collect()
     for row in removed:
