@@ -24,13 +24,16 @@ their user+system time with getrusage(RUSAGE_CHILDREN). documents/s per core = i
 seconds. Wall-clock documents/s per core (wall / --cores) is printed too; it assumes free cores.
 
 Usage: .venv/bin/python bench/bench_end_to_end.py [--records 2000] [--cores 2] [--work DIR]
-                                                  [--skip-datatrove] [--skip-classifiers]
+                                                  [--skip-datatrove] [--skip-classifiers] [--json PATH]
+
+The results (corpus mix, per-stage CPU and document counts of both sides, agreement) are written as
+JSON to WORK/results.json and to --json PATH; bench/cost_model.py turns them into core-hours for a
+full Common Crawl dump.
 """
 from __future__ import annotations
 
 import argparse
 import ctypes
-import glob
 import gzip
 import json
 import os
@@ -398,6 +401,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=20.0, help="DataTrove's per-document extraction timeout")
     parser.add_argument("--skip-datatrove", action="store_true")
     parser.add_argument("--skip-classifiers", action="store_true")
+    parser.add_argument("--json", help="also write the results as JSON here (bench/cost_model.py reads it)")
     args = parser.parse_args()
 
     become_subreaper()
@@ -415,7 +419,8 @@ def main() -> None:
     with gzip.open(corpus / "manifest.jsonl.gz", "rt", encoding="utf-8") as handle:
         manifest = {row["url"]: row for row in map(json.loads, handle)}
     docs = build["documents"]
-    print(f"\nmachine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
+    load_start = os.getloadavg()[0]
+    print(f"\nmachine: {os.cpu_count()} CPUs, load average {load_start:.1f} at start; "
           f"both pipelines on {args.cores} cores", flush=True)
 
     cf_out = work / "corpusforge"
@@ -436,11 +441,16 @@ def main() -> None:
         dt = run_datatrove(corpus, work / "datatrove", args.cores, logs, args.timeout)
     print(f"load average {os.getloadavg()[0]:.1f} after the side-by-side runs\n")
 
-    results = {"corpus": build, "cores": args.cores, "corpusforge": cf, "datatrove": dt}
+    results = {"corpus": build, "cores": args.cores, "records": docs, "corpusforge": cf, "datatrove": dt,
+               "load_average_start": load_start, "load_average_after_side_by_side": os.getloadavg()[0]}
     print("=== throughput, same corpus, same run ===")
     print("\n".join(throughput_table(docs, args.cores, cf, dt)))
     cf_result = corpusforge_outcome(cf_out)
     dt_result = datatrove_outcome(work / "datatrove") if dt else None
+    results["corpusforge_kept"] = {stage: len(v["kept"]) for stage, v in cf_result.items() if stage != "language"}
+    if dt_result:
+        results["datatrove_kept"] = {"input": docs, "extracted": len(dt_result["extracted"]),
+                                     "filtered": len(dt_result["filtered"]), "deduplicated": len(dt_result["deduplicated"])}
     print("\n=== per stage ===")
     print("\n".join(stage_table(cf, dt, docs, dt_result)))
 
@@ -493,8 +503,12 @@ def main() -> None:
             print(f"  {stage} removed: {s['removed_by_reason']}")
         print(f"  whole command: {cls['wall']:.1f} s wall, {cls['cpu']:.1f} s CPU ({'; '.join(cls['commands'])})")
 
-    (work / "results.json").write_text(json.dumps(results, indent=2, default=lambda o: sorted(o) if isinstance(o, set) else str(o)))
-    print(f"\nresults: {work / 'results.json'}; logs: {logs}")
+    text = json.dumps(results, indent=2, default=lambda o: sorted(o) if isinstance(o, set) else str(o))
+    (work / "results.json").write_text(text)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text)
+    print(f"\nresults: {work / 'results.json'}{'; ' + args.json if args.json else ''}; logs: {logs}")
 
 
 if __name__ == "__main__":

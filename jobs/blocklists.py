@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.config import Config
+from jobs.config import Config, ConfigError
 from jobs.stage_io import spark_path
 from resources import resolve
 from udfs.block_words import WordList, WordPolicy, judge, list_for_language
@@ -30,6 +30,63 @@ from udfs.block_words import WordList, WordPolicy, judge, list_for_language
 GZIP_RATIO = 7
 _ASCII = r"^[\x00-\x7F]*$"
 _DOMAIN = r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$"
+
+
+# --- start-up check ---------------------------------------------------------------------------
+
+_PROBE_BYTES = 1 << 16
+
+
+def check_list_files(cfg: Config) -> None:
+    """Every configured block-domain and block-word list can be read, checked on the driver before Spark
+    starts (the stage itself first opens them inside Spark, where a bad path is a JVM stack trace).
+
+    Local paths (and bundled resources/ paths) are opened and their first bytes read, decompressed
+    when the name ends in .gz, so a missing file, a directory where a file belongs, a file without read
+    permission or a .gz that is not gzip stops the job naming the conf key. Remote URLs are not fetched
+    here (that can hang on credentials or the network); their scheme must be one fsspec supports with
+    its package installed, so a typo (s4://) or a missing s3fs is caught at start-up too."""
+    for name, path in sorted(cfg.safety.block_domains.lists.items()):
+        if path is not None:
+            _check_list(f"safety.block_domains.lists.{name}", path, directory_ok=True,
+                        fix="Fix: point it at a readable list file (plain or .gz), or set it to null to disable the list")
+    for language, settings in sorted(cfg.safety.block_words.languages.items()):
+        for path in settings.files:
+            _check_list(f"safety.block_words.languages.{language}.files", path, directory_ok=False,
+                        fix="Fix: point it at readable UTF-8 word-list files (plain or .gz), or remove the entry")
+
+
+def _check_list(key: str, path: str, directory_ok: bool, fix: str) -> None:
+    where = resolve(path)
+    protocol = where.split("://", 1)[0] if "://" in where else "file"
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except (ValueError, ImportError) as err:
+        raise ConfigError(f"conf key '{key}' is {path!r}: its scheme {protocol}:// cannot be read ({err}). {fix}, "
+                          f"or install the fsspec package for {protocol}://.") from None
+    if protocol != "file":
+        return
+    fs = fsspec.filesystem("file")
+    if not fs.exists(where):
+        raise ConfigError(f"conf key '{key}': list file {where} does not exist. {fix}.")
+    if fs.isdir(where):
+        files = sorted(fs.find(where)) if directory_ok else []
+        if not files:
+            what = "a directory holding no file" if directory_ok else "a directory, not a file"
+            raise ConfigError(f"conf key '{key}': {where} is {what}. {fix}.")
+    else:
+        files = [where]
+    for file in files:
+        try:
+            if directory_ok:  # domain lists: Spark reads them, the first bytes show they can be read
+                with fsspec.open(file, "rb", compression="infer") as handle:
+                    handle.read(_PROBE_BYTES)
+            else:  # word lists are small and read whole on the driver, as UTF-8
+                with fsspec.open(file, "rt", compression="infer", encoding="utf-8") as handle:
+                    handle.read()
+        except (OSError, EOFError, UnicodeDecodeError) as err:
+            raise ConfigError(f"conf key '{key}': list file {file} cannot be read ({type(err).__name__}: {err}). "
+                              f"{fix}.") from None
 
 
 # --- domains ----------------------------------------------------------------------------------
@@ -121,7 +178,7 @@ def word_lists(cfg: Config) -> dict[str, WordList]:
     for language, settings in cfg.safety.block_words.languages.items():
         lines: list[str] = []
         for path in settings.files:
-            with fsspec.open(resolve(path), "rt", encoding="utf-8") as handle:
+            with fsspec.open(resolve(path), "rt", encoding="utf-8", compression="infer") as handle:
                 lines.extend(handle.read().splitlines())
         excluded = {w.strip().lower() for w in settings.exclude}
         lists[language] = WordList.from_lines([w for w in lines if w.strip().lower() not in excluded],

@@ -206,7 +206,7 @@ def safety_command(
 
     cfg = load(conf, sets)
     try:
-        safety_stage.check_models(cfg)  # an unusable model is a conf problem: reported first
+        safety_stage.check_start_up(cfg)  # unusable lists or models are conf problems: reported first
     except ConfigError as err:
         typer.echo(f"corpusforge: {err}", err=True)
         raise typer.Exit(2) from None
@@ -320,11 +320,16 @@ def run_command(
     """Run the stages in order into OUTPUT/<stage>, then OUTPUT/final (JSONL), stats.json and report.html.
 
     Rerunning skips every stage already finished with the same input and configuration."""
-    from jobs.pipeline import STAGES, run_pipeline
+    from jobs.pipeline import STAGES, check_start_up, run_pipeline
 
     cfg = load(conf, sets)
     every_input = [*(inputs or []), *(more_inputs or [])]
     first, last = first or STAGES[0], last or STAGES[-1]
+    try:
+        check_start_up(cfg, first, last)  # every stage's settings, models and lists, before Spark starts
+    except (InputError, ConfigError) as err:
+        typer.echo(f"corpusforge: {err}", err=True)
+        raise typer.Exit(2) from None
     if first == STAGES[0] and not every_input:
         typer.echo("corpusforge: --input is required when the run starts at format.", err=True)
         raise typer.Exit(2)

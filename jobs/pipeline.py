@@ -33,14 +33,34 @@ def stage_module(stage: str):
     return importlib.import_module(f"jobs.{stage}")
 
 
-def run_pipeline(spark: SparkSession, cfg: Config, inputs: list[str], output: str,
-                 first: str = STAGES[0], last: str = STAGES[-1]) -> dict:
+# Each stage's check of what it reads from conf (settings, model directories, list files), run on the
+# driver before Spark starts; a stage not named here reads nothing from disk but its input.
+START_UP_CHECKS = {"dedup": "check_settings", "safety": "check_start_up", "quality": "check_models"}
+
+
+def chosen_stages(first: str, last: str) -> tuple[str, ...]:
     for name in (first, last):
         if name not in STAGES:
             raise InputError(f"unknown stage {name!r}. Fix: use one of {', '.join(STAGES)}.")
     chosen = STAGES[STAGES.index(first): STAGES.index(last) + 1]
     if not chosen:
         raise InputError(f"--from {first} comes after --to {last}. Fix: swap them.")
+    return chosen
+
+
+def check_start_up(cfg: Config, first: str = STAGES[0], last: str = STAGES[-1]) -> None:
+    """The start-up checks of every stage the run will reach, so that a missing model directory or an
+    unreadable block list stops `corpusforge run` before the JVM starts, not after hours of Format.
+    Raises InputError (stage names) or ConfigError (naming the conf key)."""
+    for stage in chosen_stages(first, last):
+        check = START_UP_CHECKS.get(stage)
+        if check is not None:
+            getattr(stage_module(stage), check)(cfg)
+
+
+def run_pipeline(spark: SparkSession, cfg: Config, inputs: list[str], output: str,
+                 first: str = STAGES[0], last: str = STAGES[-1]) -> dict:
+    chosen = chosen_stages(first, last)
     started = time.monotonic()
     every_stats: dict[str, dict] = {}
     previous = None if first == STAGES[0] else join(output, STAGES[STAGES.index(first) - 1])

@@ -15,7 +15,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.blocklists import mark_blocked_domains, mark_blocked_words
+from jobs.blocklists import check_list_files, mark_blocked_domains, mark_blocked_words
 from jobs.classify import Classifier, load_classifiers, merge_scores, put_scores, removes, score_documents, ship
 from jobs.config import Config
 from jobs.stage_io import (DOCUMENT_COLUMNS, StageOutput, begin_stage, marker_id, read_stage_input, removed_rows,
@@ -27,6 +27,13 @@ STAGE = "safety"
 def check_models(cfg: Config) -> list[Classifier]:
     """Read every enabled classifier's card on the driver: a wrong path fails before Spark works."""
     return load_classifiers(cfg.safety.classifiers)
+
+
+def check_start_up(cfg: Config) -> list[Classifier]:
+    """Everything the stage reads from conf, checked on the driver before Spark starts: every block-domain
+    and block-word list file, then every enabled classifier. Raises ConfigError naming the conf key."""
+    check_list_files(cfg)
+    return check_models(cfg)
 
 
 def screen(spark: SparkSession, cfg: Config, docs: DataFrame, chosen: list[Classifier]):
@@ -53,9 +60,10 @@ def screen(spark: SparkSession, cfg: Config, docs: DataFrame, chosen: list[Class
 
 
 def run(spark: SparkSession, cfg: Config, input_dir: str, output: str) -> dict:
+    checked = check_start_up(cfg)  # again here: `corpusforge run` and spark-submit reach the stage this way
     started = begin_stage(cfg, output)
     docs, marker = read_stage_input(spark, cfg, input_dir)
-    chosen = ship(spark, check_models(cfg), cfg.inference)
+    chosen = ship(spark, checked, cfg.inference)
     input_docs = docs.count()
     screened, scored = screen(spark, cfg, docs, chosen)
     screened = screened.persist(StorageLevel.DISK_ONLY)

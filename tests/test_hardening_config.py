@@ -193,19 +193,71 @@ def unreadable_list_cases(tmp_path: Path) -> dict[str, Path]:
     return cases
 
 
-MISSING_LIST_CHECK = ("jobs/safety.py checks only the classifiers before Spark starts (check_models); block-domain "
-                      "and block-word list files are first opened inside the stage (read_domain_lists, list_bytes, "
-                      "word_lists), after the JVM is up")
+LIST_KEYS = {"domains": "safety.block_domains.lists.ut1-adult", "words": "safety.block_words.languages.en.files"}
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING_LIST_CHECK)
+def list_setting(kind: str, path) -> str:
+    return f"{LIST_KEYS[kind]}={path}" if kind == "domains" else f"{LIST_KEYS[kind]}=[{path}]"
+
+
 @pytest.mark.parametrize("kind", ["domains", "words"])
 def test_an_unreadable_block_list_stops_safety(no_spark, tmp_path, stage_input, kind):
     for case, path in unreadable_list_cases(tmp_path).items():
-        key = ("safety.block_domains.lists.ut1-adult" if kind == "domains"
-               else "safety.block_words.languages.en.files")
-        value = str(path) if kind == "domains" else f"[{path}]"
         code, err = invoke("safety", "--input", str(stage_input), "--output", str(tmp_path / "out"),
-                           "--set", f"{key}={value}")
+                           "--set", list_setting(kind, path))
         assert code == 2, (case, err)
         assert str(path) in err, (case, err)
+        assert LIST_KEYS[kind] in err and "Fix:" in err, (case, err)
+        assert not (tmp_path / "out").exists(), case
+
+
+@pytest.mark.parametrize("kind", ["domains", "words"])
+def test_an_unreadable_block_list_stops_a_run_before_format(no_spark, tmp_path, kind):
+    """`corpusforge run` checks the lists of the stages it will reach before Spark starts (not after Format)."""
+    warc = tmp_path / "input.warc.gz"
+    warc.write_bytes(b"")
+    missing = tmp_path / "missing-list.txt"
+    code, err = invoke("run", "--input", str(warc), "--output", str(tmp_path / "out"), "--to", "safety",
+                       "--set", list_setting(kind, missing))
+    assert code == 2, err
+    assert str(missing) in err and LIST_KEYS[kind] in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_that_stops_before_safety_does_not_check_its_lists(tmp_path):
+    from jobs.pipeline import check_start_up
+
+    missing = tmp_path / "missing-list.txt"
+    cfg = load_config(None, [list_setting("domains", missing)])
+    check_start_up(cfg, "format", "dedup")  # Safety is not reached: its lists do not matter
+    with pytest.raises(ConfigError, match="safety.block_domains.lists.ut1-adult"):
+        check_start_up(cfg, "format", "safety")
+
+
+@pytest.mark.parametrize("url, named", [("s4://bucket/domains.txt", "s4://"), ("nosuchfs://host/words.txt", "nosuchfs://")])
+def test_a_list_url_with_an_unsupported_scheme_is_refused(url, named):
+    from jobs.blocklists import check_list_files
+
+    for kind in LIST_KEYS:
+        with pytest.raises(ConfigError) as err:
+            check_list_files(load_config(None, [list_setting(kind, url)]))
+        assert LIST_KEYS[kind] in str(err.value) and named in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_the_bundled_lists_and_readable_user_lists_pass(tmp_path):
+    """The check refuses only what cannot be read: the default lists, a gzipped word list, a domain-list
+    directory holding files, and a remote URL of a supported scheme (not fetched at start-up) pass."""
+    import gzip
+
+    from jobs.blocklists import check_list_files, word_lists
+
+    check_list_files(load_config(None, []))
+    words = tmp_path / "words.txt.gz"
+    words.write_bytes(gzip.compress("alpha\nbeta gamma\n".encode()))
+    folder = tmp_path / "domain-lists"
+    folder.mkdir()
+    (folder / "part-1.txt").write_text("example.com\n")
+    cfg = load_config(None, [list_setting("words", words), list_setting("domains", folder),
+                             "safety.block_domains.lists.remote=s3://bucket/extra.txt.gz"])
+    check_list_files(cfg)
+    assert word_lists(cfg)["en"].words == ("alpha", "beta gamma")
