@@ -1,7 +1,7 @@
 """Classifier inference in Spark, shared by the Safety and Quality stages.
 
 The report runs BERT classifiers over every document. Here the model directories reach each
-executor once (SparkContext.addFile, or shared storage), every Python worker loads each model once
+executor once (SparkContext.addArchive, or shared storage), every Python worker loads each model once
 and keeps it (udfs/classifiers.py caches per process; spark.python.worker.reuse keeps workers
 alive across tasks), and documents flow through in Arrow batches (mapInArrow), length-sorted into
 mini-batches under torch.inference_mode with as many torch threads as the task has cores. Heads
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -39,7 +39,7 @@ class Classifier:
     name: str
     settings: ClassifierSettings
     card: ClassifierCard
-    shipped: str | None        # name under SparkFiles, or None when the path is used as is
+    shipped: str | None        # archive name under SparkFiles, or None when the path is used as is
     encoder_shipped: str | None
 
     @property
@@ -93,47 +93,44 @@ def load_classifiers(settings: dict[str, ClassifierSettings]) -> list[Classifier
 
 
 def ship(spark: SparkSession, chosen: list[Classifier], inference: InferenceSettings) -> list[Classifier]:
-    """Send classifier (and path-referenced encoder) directories to executors with addFile, under
-    names made unique by their content, so two models called `toxicity` never collide."""
+    """Send classifier (and path-referenced encoder) directories to executors as zip archives with
+    addArchive, under names made unique by their content, so two models called `toxicity` never collide.
+    Archives, not addFile(dir, recursive=True): Spark ships a local directory only in local mode
+    (UNSUPPORTED_ADD_FILE.LOCAL_DIRECTORY on a cluster), while an archive is fetched and unpacked
+    once per executor by every cluster manager."""
     if not inference.ship_models:
         return chosen
     staging = Path(tempfile.gettempdir()) / "corpusforge-models"
+    staging.mkdir(parents=True, exist_ok=True)
     shipped = []
     for c in chosen:
-        name = _stage(c.card.directory, staging)
+        name = _archive(c.card.directory, staging)
         encoder_name = None
         if not c.card.encoder.startswith(classifiers.PACKAGE_PREFIX) and not _inside(c.card.encoder_path(), c.card.directory):
-            encoder_name = _stage(c.card.encoder_path(), staging)
-        for path in {name, encoder_name} - {None}:
-            spark.sparkContext.addFile(str(staging / path), recursive=True)
+            encoder_name = _archive(c.card.encoder_path(), staging)
+        for archive in {name, encoder_name} - {None}:
+            spark.sparkContext.addArchive(str(staging / archive))  # the same path twice is ignored
         shipped.append(Classifier(c.name, c.settings, c.card, name, encoder_name))
     return shipped
 
 
-def _stage(directory: Path, staging: Path) -> str:
-    """A hard-linked (else copied) snapshot of a directory named <name>-<hash of names, sizes, times>."""
+def _archive(directory: Path, staging: Path) -> str:
+    """A zip of a directory named <name>-<hash of path, names, sizes, times>.zip; SparkFiles.get(that
+    name) is the unpacked directory on an executor. Written once: a rerun with the same files reuses it."""
     digest = hashlib.sha256(str(directory.resolve()).encode())
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+    files = sorted(p for p in directory.rglob("*") if p.is_file())
+    for path in files:
         stat = path.stat()
         digest.update(f"{path.relative_to(directory)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
-    name = f"{directory.name}-{digest.hexdigest()[:12]}"
+    name = f"{directory.name}-{digest.hexdigest()[:12]}.zip"
     target = staging / name
-    if not target.is_dir():
+    if not target.is_file():
         partial = staging / f".{name}.{os.getpid()}"
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(directory, partial, copy_function=_link_or_copy)
-        try:
-            partial.rename(target)
-        except OSError:  # another run staged it first
-            shutil.rmtree(partial, ignore_errors=True)
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:  # weights do not compress
+            for path in files:
+                archive.write(path, path.relative_to(directory).as_posix())
+        partial.replace(target)  # atomic: another run writing the same archive writes the same bytes
     return name
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
 
 
 def _inside(path: Path, directory: Path) -> bool:
@@ -208,7 +205,7 @@ def score_documents(spark: SparkSession, df: DataFrame, chosen: list[Classifier]
 
 
 def _worker_card(shipped: str | None, encoder_shipped: str | None, directory: str) -> ClassifierCard:
-    """The card as seen on the executor: the shipped copy when models were sent with addFile."""
+    """The card as seen on the executor: the unpacked copy when models were shipped as archives."""
     from pyspark import SparkFiles
 
     card = ClassifierCard.load(SparkFiles.get(shipped) if shipped else directory)
