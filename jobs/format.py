@@ -22,8 +22,7 @@ from pyspark.sql import types as T
 from jobs.config import Config
 from jobs.inputs import open_archive, resolve_warc_inputs
 from jobs.progress import documents_counter
-from jobs.stage_io import (DOCUMENT_COLUMNS, DOCUMENT_SCHEMA, StageOutput, begin_stage, removed_rows,
-                           write_stage)
+from jobs.stage_io import DOCUMENT_SCHEMA, StageOutput, begin_stage, write_stage
 from udfs.documents import ArchiveToDocuments, FormatOptions, unreadable_file_row
 from udfs.extraction import ExtractionOptions
 
@@ -92,12 +91,8 @@ def run(spark: SparkSession, cfg: Config, inputs: list[str], output: str) -> dic
         summaries = [json.loads(r.file_summary) for r in
                      rows.where(F.col("file_summary").isNotNull()).select("file_summary").collect()]
         docs = rows.where(F.col("file_summary").isNull())
-        result = StageOutput(
-            kept=docs.where(F.col("reason").isNull()).select(*DOCUMENT_COLUMNS),
-            removed=removed_rows(docs.where(F.col("reason").isNotNull()), STAGE, F.col("reason"), F.col("detail")),
-            input_docs=sum(s["html_records"] for s in summaries),
-            extra_stats=archive_stats(summaries),
-        )
+        result = StageOutput.by_reason(docs, STAGE, sum(s["html_records"] for s in summaries),
+                                       archive_stats(summaries))
         return write_stage(spark, cfg, STAGE, output, result, started, input_id=paths_id(paths))
     finally:
         rows.unpersist()

@@ -23,8 +23,7 @@ from pyspark.sql import types as T
 
 from jobs.classify import Classifier, put_scores, score_documents, ship
 from jobs.config import ClassifierSettings, Config, ConfigError, QualityClassifierSettings
-from jobs.stage_io import (DOCUMENT_COLUMNS, StageOutput, begin_stage, marker_id, read_stage_input, removed_rows,
-                           write_stage)
+from jobs.stage_io import StageOutput, begin_stage, marker_id, read_stage_input, write_stage
 from resources import resolve
 from udfs import classifiers
 from udfs.classifiers import ClassifierCard, ClassifierError
@@ -168,12 +167,8 @@ def run(spark: SparkSession, cfg: Config, input_dir: str, output: str) -> dict:
     judged = judged.persist(StorageLevel.DISK_ONLY)
     try:
         judged.count()  # inference runs once, here; the writes below read the persisted rows
-        result = StageOutput(
-            kept=judged.where(F.col("reason").isNull()).select(*DOCUMENT_COLUMNS),
-            removed=removed_rows(judged.where(F.col("reason").isNotNull()), STAGE, F.col("reason"), F.col("detail")),
-            input_docs=input_docs,
-            extra_stats=quality_stats(cfg, judged, chosen, table, checks, keys, scored.accounting()),
-        )
+        result = StageOutput.by_reason(judged, STAGE, input_docs,
+                                       quality_stats(cfg, judged, chosen, table, checks, keys, scored.accounting()))
         return write_stage(spark, cfg, STAGE, output, result, started, marker_id(marker))
     finally:
         judged.unpersist()

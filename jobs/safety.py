@@ -18,8 +18,7 @@ from pyspark.sql import functions as F
 from jobs.blocklists import check_list_files, mark_blocked_domains, mark_blocked_words
 from jobs.classify import Classifier, load_classifiers, merge_scores, put_scores, removes, score_documents, ship
 from jobs.config import Config
-from jobs.stage_io import (DOCUMENT_COLUMNS, StageOutput, begin_stage, marker_id, read_stage_input, removed_rows,
-                           write_stage)
+from jobs.stage_io import StageOutput, begin_stage, marker_id, read_stage_input, write_stage
 
 STAGE = "safety"
 
@@ -69,12 +68,8 @@ def run(spark: SparkSession, cfg: Config, input_dir: str, output: str) -> dict:
     screened = screened.persist(StorageLevel.DISK_ONLY)
     try:
         screened.count()  # inference runs once, here; the writes below read the persisted rows
-        result = StageOutput(
-            kept=screened.where(F.col("reason").isNull()).select(*DOCUMENT_COLUMNS),
-            removed=removed_rows(screened.where(F.col("reason").isNotNull()), STAGE, F.col("reason"), F.col("detail")),
-            input_docs=input_docs,
-            extra_stats=safety_stats(screened, chosen, scored.accounting()),
-        )
+        result = StageOutput.by_reason(screened, STAGE, input_docs,
+                                       safety_stats(screened, chosen, scored.accounting()))
         return write_stage(spark, cfg, STAGE, output, result, started,
                            marker_id(marker))
     finally:

@@ -57,6 +57,15 @@ class StageOutput:
     input_docs: int
     extra_stats: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def by_reason(cls, judged: DataFrame, stage: str, input_docs: int,
+                  extra_stats: dict[str, Any] | None = None) -> "StageOutput":
+        """Split documents on their `reason` column: null is kept, anything else is removed with its `detail`."""
+        return cls(kept=judged.where(F.col("reason").isNull()).select(*DOCUMENT_COLUMNS),
+                   removed=removed_rows(judged.where(F.col("reason").isNotNull()), stage, F.col("reason"),
+                                        F.col("detail")),
+                   input_docs=input_docs, extra_stats=extra_stats or {})
+
 
 def spark_path(path: str) -> str:
     """Spark (Hadoop) form of a path: absolute file: URIs locally, s3a:// for S3."""
