@@ -31,12 +31,19 @@ def corpusforge() -> None:
     """corpusforge: Common Crawl WARC files to clean LLM pretraining text, on Spark."""
 
 
-def load(conf: Optional[Path], sets: Optional[list[str]]) -> Config:
+@contextmanager
+def refused(*errors: type[Exception]):
+    """A user-facing error (bad conf, bad input, bad recipe) becomes one clear line and exit status 2."""
     try:
-        return load_config(conf, sets or [])
-    except ConfigError as err:
+        yield
+    except errors as err:
         typer.echo(f"corpusforge: {err}", err=True)
         raise typer.Exit(2) from None
+
+
+def load(conf: Optional[Path], sets: Optional[list[str]]) -> Config:
+    with refused(ConfigError):
+        return load_config(conf, sets or [])
 
 
 @contextmanager
@@ -92,11 +99,8 @@ def check_warc_inputs(cfg: Config, inputs: list[str]) -> None:
     """A missing input is reported before Spark starts (the run resolves the inputs again)."""
     from jobs.inputs import resolve_warc_inputs
 
-    try:
+    with refused(InputError):
         resolve_warc_inputs(inputs, cfg.io.storage_options, cfg.format.paths_prefix)
-    except InputError as err:
-        typer.echo(f"corpusforge: {err}", err=True)
-        raise typer.Exit(2) from None
 
 
 def check_stage_input(cfg: Config, input_dir: str) -> None:
@@ -185,11 +189,8 @@ def dedup_command(
 
     cfg = load(conf, sets)
     check_stage_input(cfg, input_dir)
-    try:
+    with refused(ConfigError):
         dedup_stage.check_settings(cfg)  # before Spark starts
-    except ConfigError as err:
-        typer.echo(f"corpusforge: {err}", err=True)
-        raise typer.Exit(2) from None
     with spark_for(cfg) as spark:
         report(dedup_stage.run(spark, cfg, input_dir, output, index=index))
 
@@ -205,11 +206,8 @@ def safety_command(
     from jobs import safety as safety_stage
 
     cfg = load(conf, sets)
-    try:
+    with refused(ConfigError):
         safety_stage.check_start_up(cfg)  # unusable lists or models are conf problems: reported first
-    except ConfigError as err:
-        typer.echo(f"corpusforge: {err}", err=True)
-        raise typer.Exit(2) from None
     check_stage_input(cfg, input_dir)
     with spark_for(cfg) as spark:
         report(safety_stage.run(spark, cfg, input_dir, output))
@@ -226,11 +224,8 @@ def quality_command(
     from jobs import quality as quality_stage
 
     cfg = load(conf, sets)
-    try:
+    with refused(ConfigError):
         quality_stage.check_models(cfg)  # an unusable model is a conf problem: reported first
-    except ConfigError as err:
-        typer.echo(f"corpusforge: {err}", err=True)
-        raise typer.Exit(2) from None
     check_stage_input(cfg, input_dir)
     with spark_for(cfg) as spark:
         report(quality_stage.run(spark, cfg, input_dir, output))
@@ -257,7 +252,7 @@ def train_classifier_command(
     from jobs import train
 
     cfg = load(conf, sets)
-    try:
+    with refused(train.RecipeError, ConfigError):
         if recipe is not None:
             chosen = train.load_recipe(recipe)
         elif data:
@@ -268,9 +263,6 @@ def train_classifier_command(
             typer.echo("corpusforge: give --recipe FILE or --data FILE.", err=True)
             raise typer.Exit(2)
         metrics = train.run(cfg, chosen, data_root, output)
-    except (train.RecipeError, ConfigError) as err:
-        typer.echo(f"corpusforge: {err}", err=True)
-        raise typer.Exit(2) from None
     shown = {k: metrics[k] for k in ("name", "mode", "threshold", "target_precision_reached", "split", "seconds")}
     shown["validation"], shown["test"] = metrics["validation"]["all"], (metrics["test"] or {}).get("all")
     typer.echo(json.dumps(shown, indent=2, ensure_ascii=False))
@@ -290,13 +282,10 @@ def train_fluency_command(
     from jobs.train import RecipeError
 
     cfg = load(conf, sets)
-    try:
+    with refused(RecipeError, ConfigError):
         chosen = train_fluency.load_recipe(recipe)
         train_fluency.check(cfg, chosen)
         metrics = train_fluency.run(cfg, chosen, data_root, output)
-    except (RecipeError, ConfigError) as err:
-        typer.echo(f"corpusforge: {err}", err=True)
-        raise typer.Exit(2) from None
     shown = {k: metrics[k] for k in ("name", "threshold", "threshold_rule", "seconds")}
     shown["split"] = {k: v["examples"] for k, v in metrics["split"].items()}
     for part in ("validation", "test"):
@@ -325,11 +314,8 @@ def run_command(
     cfg = load(conf, sets)
     every_input = [*(inputs or []), *(more_inputs or [])]
     first, last = first or STAGES[0], last or STAGES[-1]
-    try:
+    with refused(InputError, ConfigError):
         check_start_up(cfg, first, last)  # every stage's settings, models and lists, before Spark starts
-    except (InputError, ConfigError) as err:
-        typer.echo(f"corpusforge: {err}", err=True)
-        raise typer.Exit(2) from None
     if first == STAGES[0] and not every_input:
         typer.echo("corpusforge: --input is required when the run starts at format.", err=True)
         raise typer.Exit(2)
