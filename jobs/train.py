@@ -77,6 +77,21 @@ def load_recipe(path: str | Path) -> Recipe:
         raise RecipeError(f"recipe {path} is not valid: {err}") from None
 
 
+def read_jsonl(path: Path, command: str) -> list[dict]:
+    """The JSON objects of a JSONL file; lines that are not JSON are counted and reported, never silently dropped."""
+    rows, bad = [], 0
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    bad += 1
+    if bad:
+        print(f"{command}: {path}: {bad} lines are not JSON and were skipped", file=sys.stderr, flush=True)
+    return rows
+
+
 def read_table(path: Path, source: Source) -> pd.DataFrame:
     """A data file as strings; bad lines are counted and reported, never silently dropped."""
     fmt = source.format or {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}.get(path.suffix)
@@ -85,17 +100,7 @@ def read_table(path: Path, source: Source) -> pd.DataFrame:
     if not path.is_file():
         raise RecipeError(f"data file {path} does not exist (relative paths are under --data-root).")
     if fmt == "jsonl":
-        rows, bad = [], 0
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError:
-                        bad += 1
-        if bad:
-            print(f"train-classifier: {path}: {bad} lines are not JSON and were skipped", file=sys.stderr)
-        return pd.DataFrame(rows)
+        return pd.DataFrame(read_jsonl(path, "train-classifier"))
     options = dict(dtype=str, keep_default_na=False, encoding="utf-8-sig", on_bad_lines="warn")
     if source.columns:
         options.update(header=None, names=source.columns)

@@ -28,7 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jobs.config import Config, ConfigError
-from jobs.train import RecipeError, passages
+from jobs.train import RecipeError, passages, read_jsonl
 from udfs import classifiers
 from udfs.classifier_training import TrainingOptions, binary_metrics, embed_texts, split_of, train_head
 from udfs.classifiers import ClassifierCard
@@ -105,20 +105,6 @@ def _resolve(data_root: Path, path: str) -> Path:
     return p
 
 
-def _jsonl(path: Path) -> list[dict]:
-    rows, bad = [], 0
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    bad += 1
-    if bad:
-        log(f"{path}: {bad} lines are not JSON and were skipped")
-    return rows
-
-
 def script_language(text: str) -> str | None:
     """zh / ja / en for a short line by its script (CLD2 is unreliable on a few words)."""
     han = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
@@ -136,7 +122,7 @@ def read_documents(recipe: FluencyRecipe, data_root: Path) -> tuple[list[dict], 
     docs, skipped = [], Counter()
     for source in recipe.documents:
         path = _resolve(data_root, source.path)
-        rows = _jsonl(path)[: source.max_documents]
+        rows = read_jsonl(path, "train-fluency")[: source.max_documents]
         for n, row in enumerate(rows):
             text = str(row.get(source.text) or "").strip()
             if not text:
@@ -167,7 +153,7 @@ def read_pages(recipe: FluencyRecipe, data_root: Path) -> tuple[dict[str, list[s
         gold = {}
         if source.groundtruth:
             gold = {r["warc_record_id"]: str(r.get(source.main) or "") for r in
-                    _jsonl(_resolve(data_root, source.groundtruth))}
+                    read_jsonl(_resolve(data_root, source.groundtruth), "train-fluency")}
         pages = 0
         with _resolve(data_root, source.warc).open("rb") as stream:
             for record in ArchiveIterator(stream, record_types=WarcRecordType.response, parse_http=True):
