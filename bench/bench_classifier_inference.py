@@ -19,7 +19,6 @@ Usage: .venv/bin/python bench/bench_classifier_inference.py [--docs 300]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,21 +27,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def real_pages(limit: int) -> list[str]:
-    texts = []
-    for path in sorted((SHARED / "warc" / "built").glob("*.groundtruth.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            text = row.get("gold_main_content") or row.get("gold_article_body")
-            if text and text.strip():
-                texts.append(text)
-    for line in (SHARED / "text" / "skywork-zh-general.jsonl").read_text(encoding="utf-8").splitlines():
-        texts.append(json.loads(line)["text"])
-    step = max(1, len(texts) // limit)
-    return texts[::step][:limit]
+from real_texts import real_pages  # noqa: E402
 
 
 def main() -> None:

@@ -27,23 +27,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT / "bench"))
+
+from real_texts import real_pages  # noqa: E402
+
 MODELS = ["toxicity", "pornography", "ad", "fluency"]
-
-
-def real_pages(limit: int) -> list[str]:
-    """Every k-th real document, English article/forum pages and Chinese news alike."""
-    texts = []
-    for path in sorted((SHARED / "warc" / "built").glob("*.groundtruth.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            text = row.get("gold_main_content") or row.get("gold_article_body")
-            if text and text.strip():
-                texts.append(text)
-    for line in (SHARED / "text" / "skywork-zh-general.jsonl").read_text(encoding="utf-8").splitlines():
-        texts.append(json.loads(line)["text"])
-    step = max(1, len(texts) // limit)
-    return texts[::step][:limit]
 
 
 def main() -> None:

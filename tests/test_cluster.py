@@ -12,7 +12,6 @@ and padding widths (observed differences ~1e-8). The documents kept, every remov
 count are exact. Run alone with `make test-cluster` (pytest -m cluster)."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from run_outputs import final_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -134,16 +134,6 @@ def submit(cluster: StandaloneCluster, packaged: dict, inputs: list[str], output
     return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             env={**cluster.env, "PYTHONUNBUFFERED": "1", "CORPUSFORGE_SUBMIT_FLAGS": flags,
                                  "CORPUSFORGE_DRIVER_PYTHON": sys.executable})
-
-
-def final_documents(run_dir: Path) -> list[dict]:
-    import zstandard
-
-    docs = []
-    for shard in sorted((run_dir / "final").glob("part-*.jsonl.zst")):
-        with open(shard, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as reader:
-            docs.extend(json.loads(line) for line in io.TextIOWrapper(reader, encoding="utf-8"))
-    return sorted(docs, key=lambda d: d["id"])
 
 
 def run_summary(run_dir: Path) -> dict:

@@ -1,26 +1,15 @@
 """corpusforge run: stages in order, resume by fingerprint, the final export and the report."""
 from __future__ import annotations
 
-import io
 import json
-from pathlib import Path
 
 import pytest
+from run_outputs import final_documents
 
 from jobs.pipeline import run_pipeline
 from jobs.stage_io import join, read_success
 
 pytestmark = pytest.mark.spark
-
-
-def final_documents(run_dir: Path) -> list[dict]:
-    import zstandard
-
-    docs = []
-    for shard in sorted((run_dir / "final").glob("part-*.jsonl.zst")):
-        with open(shard, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as reader:
-            docs.extend(json.loads(line) for line in io.TextIOWrapper(reader, encoding="utf-8"))
-    return sorted(docs, key=lambda d: d["id"])
 
 
 @pytest.fixture(scope="module")
