@@ -36,8 +36,9 @@ package: setup
 	rm -rf dist
 	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
 	$(BIN)/python -c "import pathlib, zipfile; z = zipfile.ZipFile('dist/corpusforge.zip', 'w', zipfile.ZIP_DEFLATED); \
-	  [z.write(p) for d in ('jobs', 'udfs', 'conf', 'resources') for p in sorted(pathlib.Path(d).rglob('*')) \
-	   if p.suffix in ('.py', '.yaml') and '__pycache__' not in p.parts]"
+	  [z.write(p, 'corpusforge/' + p.as_posix()) for p in [pathlib.Path('__init__.py'), pathlib.Path('__main__.py')] \
+	   + sorted(q for d in ('jobs', 'udfs', 'conf', 'resources') for q in pathlib.Path(d).rglob('*') \
+	            if q.suffix in ('.py', '.yaml') and '__pycache__' not in q.parts)]"
 	$(BIN)/venv-pack --quiet --prefix $(VENV) --output dist/corpusforge-env.tar.gz --compress-level 1 \
 	  --exclude 'lib/python*/site-packages/pyspark/*' --exclude '*/__pycache__/*' \
 	  --exclude '*__editable__*corpusforge*' --exclude '*/corpusforge*.dist-info/*' --exclude '*/corpusforge.egg-link'

@@ -1,13 +1,19 @@
-from setuptools import setup
+from setuptools import find_packages, setup
+
+# The repository root is the package `corpusforge`: jobs/ installs as corpusforge.jobs, udfs/ as
+# corpusforge.udfs, …; only `corpusforge` lands at the top of site-packages.
+PARTS = find_packages(include=["jobs", "jobs.*", "udfs", "udfs.*", "conf", "conf.*", "resources", "resources.*"])
 
 setup(
     name="corpusforge",
     version="0.1.0",
     description="Common Crawl WARC files to clean LLM pretraining text on Apache Spark (InternLM2 web-data pipeline)",
     python_requires=">=3.10",
-    packages=["jobs", "udfs", "conf", "resources"],
-    package_data={"conf": ["*.yaml"],
-                  "resources": ["NOTICE", "blocklists/*/*", "lexicons/*/*", "models/NOTICE", "models/*/*"]},
+    package_dir={"corpusforge": "."},
+    packages=["corpusforge", *(f"corpusforge.{part}" for part in PARTS)],
+    package_data={"corpusforge.conf": ["*.yaml"],
+                  "corpusforge.resources": ["NOTICE", "blocklists/*/*", "lexicons/*/*", "models/NOTICE",
+                                            "models/*/*"]},
     install_requires=[
         "pyspark>=4.0,<5",
         "pyarrow>=15",
@@ -51,5 +57,5 @@ setup(
         "test": ["pytest>=8", "hypothesis>=6.100", "moto[server]>=5.0", "venv-pack>=0.2", "wheel>=0.40",
                  "datasketch>=2.0,<3"],  # the reference our MinHash signatures are tested against
     },
-    entry_points={"console_scripts": ["corpusforge=jobs.cli:main"]},
+    entry_points={"console_scripts": ["corpusforge=corpusforge.jobs.cli:main"]},
 )

@@ -44,8 +44,8 @@ def main() -> None:
     from safetensors.torch import load_file
     from transformers import pipeline
 
-    from udfs import classifiers
-    from udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
+    from corpusforge.udfs import classifiers
+    from corpusforge.udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
 
     torch.set_num_threads(1)
     texts = real_pages(args.docs)

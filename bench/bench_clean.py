@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 import pyarrow.parquet as pq  # noqa: E402
 
-from jobs.config import load_config  # noqa: E402
-from udfs.cleaning import Cleaner, settings_from_conf  # noqa: E402
-from udfs.language import detect_language  # noqa: E402
+from corpusforge.jobs.config import load_config  # noqa: E402
+from corpusforge.udfs.cleaning import Cleaner, settings_from_conf  # noqa: E402
+from corpusforge.udfs.language import detect_language  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "warc"
 DATATROVE_PYTHON = ROOT / "bench" / ".venv-datatrove" / "bin" / "python"
@@ -42,7 +42,7 @@ CHINESE = ("zh", "zh-Hant")
 
 
 def corpusforge(*args: str, cores: int) -> None:
-    cmd = [sys.executable, "-m", "jobs.cli", *args, "--set", f"spark.master=local[{cores}]"]
+    cmd = [sys.executable, "-m", "corpusforge", *args, "--set", f"spark.master=local[{cores}]"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args[:1])} failed:\n{done.stderr[-3000:]}")

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from dedup_corpus import DUMPS, SHARED, document_row, real_pages, write_stage_input  # noqa: E402
 
-from udfs.shingles import TokenBatch, shingle_hashes, shingle_keys, shingle_hash32, tokens, unique_per_document  # noqa: E402
+from corpusforge.udfs.shingles import TokenBatch, shingle_hashes, shingle_keys, shingle_hash32, tokens, unique_per_document  # noqa: E402
 
 MUTATIONS = ["edit", "insert", "boilerplate", "reorder", "truncate"]
 
@@ -164,10 +164,11 @@ def score(components: dict[str, str], removed: set[str], pairs: dict, jaccard) -
 
 
 def stage_components(spark, cfg, source: Path, out: Path) -> tuple[dict, set, float]:
-    from jobs import dedup
+    from corpusforge.jobs.dedup import DedupStage
+    from corpusforge.jobs.stage import run_stage
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.monotonic()
-    dedup.run(spark, cfg, str(source), str(out))
+    run_stage(spark, cfg, DedupStage(), str(source), str(out))
     seconds = time.monotonic() - t0
     removed = pq.read_table(out / "removed", columns=["id", "duplicate_of", "component_id"]).to_pylist()
     components = {}
@@ -227,8 +228,8 @@ def main() -> None:
     jaccard = exact_jaccard_lookup(rows)
     print(f"corpus: {len(rows):,} documents, {len(pairs):,} pairs with exact 5-gram Jaccard ≥ 0.7\n")
 
-    from jobs.config import load_config
-    from jobs.session import build_session
+    from corpusforge.jobs.config import load_config
+    from corpusforge.jobs.session import build_session
     base = ["spark.master=local[2]", "spark.shuffle_partitions=8", "output.jsonl=false"]
     spark = build_session(load_config(None, base))
     settings = [("corpusforge default: 25×5, exact verify", []),

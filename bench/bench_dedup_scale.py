@@ -28,9 +28,11 @@ def one(n: int, workdir: Path, partitions: int, driver_memory: str) -> dict:
     from dedup_corpus import scale_corpus
     from proc_stats import MemorySampler
 
-    from jobs import dedup
-    from jobs.config import load_config
-    from jobs.session import build_session
+    from corpusforge.jobs.dedup import DedupStage
+
+    from corpusforge.jobs.stage import run_stage
+    from corpusforge.jobs.config import load_config
+    from corpusforge.jobs.session import build_session
 
     started = time.monotonic()
     source = scale_corpus(workdir, n)
@@ -43,7 +45,7 @@ def one(n: int, workdir: Path, partitions: int, driver_memory: str) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     with MemorySampler(jvm, interval=0.5) as memory:
         t0 = time.monotonic()
-        stats = dedup.run(spark, cfg, str(source), str(out))
+        stats = run_stage(spark, cfg, DedupStage(), str(source), str(out))
         wall = time.monotonic() - t0
     spark.stop()
     return {"docs": n, "wall_seconds": round(wall, 1), "corpus_build_seconds": round(corpus_seconds, 1),

@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from dedup_corpus import real_pages  # noqa: E402
 
-from udfs.minhash import dedup_features, signatures  # noqa: E402
-from udfs.shingles import SHINGLE_SEED, TokenBatch, shingle_hashes, shingle_keys, tokens  # noqa: E402
+from corpusforge.udfs.minhash import dedup_features, signatures  # noqa: E402
+from corpusforge.udfs.shingles import SHINGLE_SEED, TokenBatch, shingle_hashes, shingle_keys, tokens  # noqa: E402
 
 NUM_PERM, SEED = 128, 1
 

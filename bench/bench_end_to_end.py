@@ -150,8 +150,8 @@ def run_command(cmd: list[str], *, cwd: Path, log: Path, on_line=None) -> dict:
 
 # --- corpusforge ---------------------------------------------------------------------------------------
 def corpusforge_stages_available() -> tuple[str, ...]:
-    from jobs.pipeline import STAGES
-    return STAGES
+    from corpusforge.jobs.registry import NAMES
+    return NAMES
 
 
 def run_corpusforge(corpus: Path, out: Path, last: str, cores: int, logs: Path, label: str) -> dict:
@@ -159,14 +159,14 @@ def run_corpusforge(corpus: Path, out: Path, last: str, cores: int, logs: Path, 
     chain yet runs as its own command after it (its CPU then includes that command's JVM start-up)."""
     stages = corpusforge_stages_available()
     sets = ["--set", f"spark.master=local[{cores}]", "--set", "spark.progress_seconds=0", "--set", "output.jsonl=false"]
-    commands = [([sys.executable, "-m", "jobs.cli", "run", "--input", str(corpus), "--output", str(out),
+    commands = [([sys.executable, "-m", "corpusforge", "run", "--input", str(corpus), "--output", str(out),
                   "--to", last if last in stages else stages[-1], *sets], None)]
     if last not in stages:
         order = ("format", "clean", "dedup", "safety", "quality")
         previous = stages[-1]
         for stage in order[order.index(previous) + 1: order.index(last) + 1]:
             if not (out / stage / "_SUCCESS").exists():  # a stage command does not resume by itself
-                commands.append(([sys.executable, "-m", "jobs.cli", stage, "--input", str(out / previous),
+                commands.append(([sys.executable, "-m", "corpusforge", stage, "--input", str(out / previous),
                                   "--output", str(out / stage), *sets], stage))
             previous = stage
     total = {"wall": 0.0, "cpu": 0.0, "cpu_sampled": 0.0, "cpu_rusage": 0.0, "commands": [], "stages": {}}

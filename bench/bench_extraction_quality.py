@@ -31,10 +31,10 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType  # noqa: E402
 from resiliparse.extract.html2text import extract_plain_text  # noqa: E402
 from resiliparse.parse.html import HTMLTree  # noqa: E402
 
-from jobs.config import load_config  # noqa: E402
-from udfs.documents import ArchiveToDocuments, FormatOptions  # noqa: E402
-from udfs.extraction import ExtractionOptions  # noqa: E402
-from udfs.html_decoding import decode_html  # noqa: E402
+from corpusforge.jobs.config import load_config  # noqa: E402
+from corpusforge.udfs.documents import ArchiveToDocuments, FormatOptions  # noqa: E402
+from corpusforge.udfs.extraction import ExtractionOptions  # noqa: E402
+from corpusforge.udfs.html_decoding import decode_html  # noqa: E402
 
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
 TOKEN = re.compile(rf"[{CJK}]|[^\W_{CJK}]+")

@@ -36,12 +36,12 @@ from proc_stats import MemorySampler, mib  # noqa: E402
 SETTINGS = ["spark.master=local[2]", "spark.driver_memory=1g", "spark.extra.spark.executor.memory=1g"]
 
 
-def run_stage(spark, cfg, jvm: int, path: str, output: Path) -> dict:
-    from jobs import format as format_stage
-
+def run_format(spark, cfg, jvm: int, path: str, output: Path) -> dict:
+    from corpusforge.jobs.format import FormatStage
+    from corpusforge.jobs.stage import run_stage
     with MemorySampler(jvm) as memory:
         started = time.perf_counter()
-        stats = format_stage.run(spark, cfg, [path], str(output))
+        stats = run_stage(spark, cfg, FormatStage(), [path], str(output))
         seconds = time.perf_counter() - started
     pythons = memory.python_peaks()
     return {"stats": stats, "seconds": seconds, "bytes": os.path.getsize(path), "jvm": memory.jvm_peak(),
@@ -58,8 +58,8 @@ def main() -> None:
     parser.add_argument("--source", default="article-extraction-benchmark.warc.gz")
     args = parser.parse_args()
 
-    from jobs.config import load_config
-    from jobs.session import build_session
+    from corpusforge.jobs.config import load_config
+    from corpusforge.jobs.session import build_session
 
     work = Path(tempfile.mkdtemp(prefix="cf-stream-"))
     big = Path(args.warc) if args.warc else work / "corpusforge-big.warc.gz"
@@ -74,8 +74,8 @@ def main() -> None:
     heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
     print(f"Spark: {' '.join(SETTINGS)}; JVM max heap {mib(heap)}; load average {os.getloadavg()[0]:.1f}")
     try:
-        runs = {"small (the real WARC)": run_stage(spark, cfg, jvm, small, work / "out-small"),
-                "big": run_stage(spark, cfg, jvm, str(big), work / "out-big")}
+        runs = {"small (the real WARC)": run_format(spark, cfg, jvm, small, work / "out-small"),
+                "big": run_format(spark, cfg, jvm, str(big), work / "out-big")}
     finally:
         spark.stop()
         if not args.keep:

@@ -87,8 +87,8 @@ def bare_loop(paths: list[str], fmt) -> tuple[int, float, float]:
 
 def udfs_loop(paths: list[str], cfg) -> tuple[int, float, float]:
     """(documents, wall seconds, CPU seconds) of the stage's per-record logic in this process."""
-    from jobs.format import format_options
-    from udfs.documents import ArchiveToDocuments
+    from corpusforge.jobs.format import format_options
+    from corpusforge.udfs.documents import ArchiveToDocuments
 
     converter = ArchiveToDocuments(format_options(cfg))
     docs = 0
@@ -100,8 +100,9 @@ def udfs_loop(paths: list[str], cfg) -> tuple[int, float, float]:
 
 
 def spark_runs(paths: list[str], cfg, work: Path) -> dict:
-    from jobs import format as format_stage
-    from jobs.session import build_session
+    from corpusforge.jobs.format import FormatStage
+    from corpusforge.jobs.stage import run_stage
+    from corpusforge.jobs.session import build_session
 
     started = time.perf_counter()
     spark = build_session(cfg)
@@ -111,7 +112,7 @@ def spark_runs(paths: list[str], cfg, work: Path) -> dict:
     try:
         for label in ("cold", "warm"):
             cpu0, wall0 = tree_cpu_seconds(jvm), time.perf_counter()
-            stats = format_stage.run(spark, cfg, paths, str(work / f"out-{label}"))
+            stats = run_stage(spark, cfg, FormatStage(), paths, str(work / f"out-{label}"))
             result[label] = (stats["input_docs"], time.perf_counter() - wall0, tree_cpu_seconds(jvm) - cpu0,
                              stats["kept_docs"])
             print(f"Spark {label}: {result[label][0]} docs, {result[label][1]:.1f} s wall, {result[label][2]:.1f} s CPU; "
@@ -127,7 +128,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
-    from jobs.config import load_config
+    from corpusforge.jobs.config import load_config
 
     cfg = load_config(None, [f"spark.master=local[{args.cores}]"])  # read once: the run outlives edits to conf/
     files = warc_files(Path(args.data))

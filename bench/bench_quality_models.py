@@ -58,19 +58,22 @@ def validation_figures() -> None:
                   + ", ".join(f"{k} {v}" for k, v in m["removed_by_corruption"].items()))
 
 
-def stage(spark, cfg, module, inputs, out: Path):
+def stage(spark, cfg, name: str, inputs, out: Path):
+    from corpusforge.jobs.registry import stage as registered
+    from corpusforge.jobs.stage import run_stage
+
     if (out / "_SUCCESS").is_file():
         return json.loads((out / "_stats.json").read_text())
-    return module.run(spark, cfg, inputs, str(out))
+    return run_stage(spark, cfg, registered(name), inputs, str(out))
 
 
 def keep_rates(work: Path) -> None:
     from pyspark.sql import functions as F
 
-    from jobs import clean, format as format_stage, quality
-    from jobs.config import load_config
-    from jobs.session import build_session
-    from udfs.classifier_training import split_of
+    from corpusforge.jobs import quality
+    from corpusforge.jobs.config import load_config
+    from corpusforge.jobs.session import build_session
+    from corpusforge.udfs.classifier_training import split_of
 
     cfg = load_config(None, ["spark.master=local[2]", "output.jsonl=false"])
     fl = json.loads((MODELS / "fluency" / "metrics.json").read_text())["options"]
@@ -89,9 +92,10 @@ def keep_rates(work: Path) -> None:
               f"{'med ad':>7} {'med flu':>8}")
         for name, warcs in sets.items():
             base = work / name
-            stage(spark, cfg, format_stage, warcs, base / "format")
-            stage(spark, cfg, clean, str(base / "format"), base / "clean")
-            stats = quality.run(spark, cfg, str(base / "clean"), str(base / "quality"))  # always: models change
+            stage(spark, cfg, "format", warcs, base / "format")
+            stage(spark, cfg, "clean", str(base / "format"), base / "clean")
+            (base / "quality" / "_SUCCESS").unlink(missing_ok=True)  # always rerun: models change
+            stats = stage(spark, cfg, "quality", str(base / "clean"), base / "quality")
             kept = spark.read.parquet(str(base / "quality" / "kept")).withColumn("reason", F.lit(None).cast("string"))
             removed = spark.read.parquet(str(base / "quality" / "removed"))
             cols = ["id", "url", "warc_file", "warc_record_id", "language", "text", "scores", "reason"]

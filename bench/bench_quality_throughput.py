@@ -43,8 +43,8 @@ def main() -> None:
 
     import torch
 
-    from udfs import classifiers
-    from udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
+    from corpusforge.udfs import classifiers
+    from corpusforge.udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
 
     torch.set_num_threads(1)
     texts = real_pages(args.docs)

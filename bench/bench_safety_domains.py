@@ -106,7 +106,7 @@ def python_set_baseline(list_path: Path, docs_path: Path) -> dict:
     """A plain Python set of every entry, probed with every suffix of every host (one process)."""
     import pyarrow.parquet as pq
 
-    from udfs.urls import normalise_host
+    from corpusforge.udfs.urls import normalise_host
 
     started = time.monotonic()
     with gzip.open(list_path, "rt", encoding="utf-8") as handle:
@@ -127,9 +127,9 @@ def spark_run(list_path: Path, docs_path: Path, shuffle_only: bool, driver_memor
     from proc_stats import MemorySampler
     from pyspark.sql import functions as F
 
-    from jobs.blocklists import mark_blocked_domains
-    from jobs.config import load_config
-    from jobs.session import build_session
+    from corpusforge.jobs.blocklists import mark_blocked_domains
+    from corpusforge.jobs.config import load_config
+    from corpusforge.jobs.session import build_session
 
     sets = ["spark.master=local[2]", "spark.shuffle_partitions=16", f"spark.driver_memory={driver_memory}",
             f"safety.block_domains.lists={{bench: {list_path}}}"]

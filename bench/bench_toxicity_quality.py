@@ -29,12 +29,12 @@ def main() -> None:
     parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     args = parser.parse_args()
 
-    from jobs.blocklists import word_lists
-    from jobs.config import load_config
-    from jobs.train import Recipe, source_examples
-    from udfs.block_words import WordPolicy, judge, list_for_language
-    from udfs.classifier_training import Examples, binary_metrics, split_examples
-    from udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
+    from corpusforge.jobs.blocklists import word_lists
+    from corpusforge.jobs.config import load_config
+    from corpusforge.jobs.train import Recipe, source_examples
+    from corpusforge.udfs.block_words import WordPolicy, judge, list_for_language
+    from corpusforge.udfs.classifier_training import Examples, binary_metrics, split_examples
+    from corpusforge.udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
 
     model = Path(args.model)
     metrics = json.loads((model / "metrics.json").read_text())

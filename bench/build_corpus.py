@@ -48,8 +48,8 @@ from warcio.warcwriter import WARCWriter
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from udfs.content_encoding import decode_content, is_encoded  # noqa: E402
-from udfs.html_decoding import decode_html  # noqa: E402
+from corpusforge.udfs.content_encoding import decode_content, is_encoded  # noqa: E402
+from corpusforge.udfs.html_decoding import decode_html  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "warc"
 DUMPS = ("CC-MAIN-2019-04", "CC-MAIN-2020-34", "CC-MAIN-2021-43", "CC-MAIN-2023-06")

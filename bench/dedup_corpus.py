@@ -30,7 +30,7 @@ def format_output(workdir: Path) -> Path:
     if not (out / "_SUCCESS").exists():
         warcs = sorted(str(p) for p in (SHARED / "warc" / "built").glob("*.warc.gz")) + \
             sorted(str(p) for p in (SHARED / "warc" / "real").rglob("*.warc.gz"))
-        subprocess.run([sys.executable, "-m", "jobs.cli", "format", "--input", *warcs, "--output", str(out),
+        subprocess.run([sys.executable, "-m", "corpusforge", "format", "--input", *warcs, "--output", str(out),
                         "--set", "spark.master=local[2]", "--set", "output.jsonl=false"],
                        cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return out
@@ -52,7 +52,7 @@ def write_stage_input(path: Path, batches, rows_per_file: int = 50_000) -> Path:
     """kept/ Parquet files (DOCUMENT_SCHEMA) + _SUCCESS; `batches` yields lists of row dicts."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    from jobs.stage_io import DOCUMENT_SCHEMA
+    from corpusforge.jobs.stage import DOCUMENT_SCHEMA
     schema = to_arrow_schema(DOCUMENT_SCHEMA)
     (path / "kept").mkdir(parents=True, exist_ok=True)
     for n, rows in enumerate(batches):

@@ -24,4 +24,4 @@ exec "$SPARK_HOME/bin/spark-submit" \
   --executor-memory "${EXECUTOR_MEMORY:-1g}" --driver-memory "${DRIVER_MEMORY:-1g}" \
   --conf spark.task.maxFailures=8 \
   ${CORPUSFORGE_SUBMIT_FLAGS:-} \
-  "$ROOT/jobs/pipeline.py" "$@"
+  "$ROOT/__main__.py" run "$@"

@@ -20,10 +20,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.config import Config, ConfigError
-from jobs.stage_io import spark_path
-from resources import resolve
-from udfs.block_words import WordList, WordPolicy, judge, list_for_language
+from corpusforge.jobs.config import Config, ConfigError
+from corpusforge.jobs.storage import Storage, protocol_of, spark_path
+from corpusforge.resources import resolve
+from corpusforge.udfs.block_words import WordList, WordPolicy, judge, list_for_language
 
 # A gzipped list counts at this multiple of its file size against broadcast_max_bytes: domain lists
 # compress about 7:1 (UT1: 17.6 MB → 123.6 MB).
@@ -58,7 +58,7 @@ def check_list_files(cfg: Config) -> None:
 
 def _check_list(key: str, path: str, directory_ok: bool, fix: str) -> None:
     where = resolve(path)
-    protocol = where.split("://", 1)[0] if "://" in where else "file"
+    protocol = protocol_of(where)
     try:
         fsspec.get_filesystem_class(protocol)
     except (ValueError, ImportError) as err:
@@ -138,8 +138,7 @@ def list_bytes(lists: dict[str, str | None], storage_options: dict) -> int:
     total = 0
     for path in filter(None, lists.values()):
         where = resolve(path)
-        protocol = where.split("://")[0] if "://" in where else "file"
-        fs = fsspec.filesystem(protocol, **storage_options.get(protocol, {}))
+        fs = Storage(storage_options).filesystem(where)
         for info in fs.find(where, detail=True).values() if fs.isdir(where) else [fs.info(where)]:
             total += info["size"] * (GZIP_RATIO if str(info["name"]).endswith(".gz") else 1)
     return total

@@ -27,10 +27,10 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.config import ClassifierSettings, ConfigError, InferenceSettings
-from resources import resolve
-from udfs import classifiers
-from udfs.classifiers import ClassifierCard, ClassifierError, WindowPolicy
+from corpusforge.jobs.config import ClassifierSettings, ConfigError, InferenceSettings
+from corpusforge.resources import resolve
+from corpusforge.udfs import classifiers
+from corpusforge.udfs.classifiers import ClassifierCard, ClassifierError, WindowPolicy
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ count goes into `scores`. A removed document keeps its original text, with the f
 """
 from __future__ import annotations
 
-from typing import Iterator
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 import pyarrow as pa
 from pyspark import StorageLevel
@@ -20,17 +21,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.config import Config
-from jobs.stage_io import (DOCUMENT_COLUMNS, DOCUMENT_SCHEMA, StageOutput, begin_stage, join, marker_id,
-                           read_stage_input, write_stage)
-from udfs.cleaning import EDIT_SCORE_PREFIX, Cleaner, CleanSettings, settings_from_conf
+from corpusforge.jobs.config import Config
+from corpusforge.jobs.stage import (DOCUMENT_COLUMNS, VERDICT_FIELDS, Stage, StageOutput, arrow_schema, removed_rows,
+                                    row_schema)
+from corpusforge.jobs.storage import Storage, join
+from corpusforge.udfs.cleaning import EDIT_SCORE_PREFIX, Cleaner, CleanSettings, settings_from_conf
 
-STAGE = "clean"
-ROW_SCHEMA = T.StructType([T.StructField(f.name, f.dataType, True) for f in DOCUMENT_SCHEMA.fields] + [
-    T.StructField("reason", T.StringType()),
-    T.StructField("detail", T.StringType()),
-    T.StructField("failed_rules", T.ArrayType(T.StringType(), False)),
-])
+ROW_SCHEMA = row_schema(*VERDICT_FIELDS, T.StructField("failed_rules", T.ArrayType(T.StringType(), False)))
 
 
 def clean_settings(cfg: Config) -> CleanSettings:
@@ -63,7 +60,7 @@ def clean_batch(cleaner: Cleaner, batch: pa.RecordBatch, schema: pa.Schema) -> p
 
 def cleaned_documents(docs: DataFrame, settings: CleanSettings) -> DataFrame:
     """ROW_SCHEMA rows: every document normalised and judged, in Arrow batches."""
-    schema = _arrow_schema()
+    schema = arrow_schema(ROW_SCHEMA)
 
     def clean_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         cleaner = Cleaner(settings)
@@ -74,23 +71,26 @@ def cleaned_documents(docs: DataFrame, settings: CleanSettings) -> DataFrame:
     return docs.select(*DOCUMENT_COLUMNS).mapInArrow(clean_batches, ROW_SCHEMA)
 
 
-def run(spark: SparkSession, cfg: Config, input_dir: str, output: str) -> dict:
-    started = begin_stage(cfg, output)
-    docs, marker = read_stage_input(spark, cfg, input_dir)
-    input_docs = docs.count()
-    rows = cleaned_documents(docs, clean_settings(cfg)).persist(StorageLevel.DISK_ONLY)
-    try:
-        removed = rows.where(F.size("failed_rules") > 0)
-        result = StageOutput(
-            kept=rows.where(F.size("failed_rules") == 0).select(*DOCUMENT_COLUMNS),
-            # the columns of stage_io.removed_rows (document, stage, reason, detail) plus failed_rules
-            removed=removed.select(*DOCUMENT_COLUMNS, F.lit(STAGE).alias("stage"), "reason", "detail", "failed_rules"),
-            input_docs=input_docs,
-            extra_stats={**clean_stats(rows, removed), "thresholds": default_thresholds(clean_settings(cfg))},
-        )
-        return write_stage(spark, cfg, STAGE, output, result, started, input_id=marker_id(marker))
-    finally:
-        rows.unpersist()
+class CleanStage(Stage):
+    name = "clean"
+    summary = "Clean: line-level normalisation, then the report's rule families and the Gopher, C4 and FineWeb rules."
+    input_help = "Output directory of the previous stage (format)."
+
+    @contextmanager
+    def transform(self, spark: SparkSession, cfg: Config, docs: DataFrame, options: Mapping[str, Any],
+                  output: str) -> Iterator[StageOutput]:
+        input_docs = docs.count()
+        settings = clean_settings(cfg)
+        rows = cleaned_documents(docs, settings).persist(StorageLevel.DISK_ONLY)
+        try:
+            removed = rows.where(F.size("failed_rules") > 0)
+            yield StageOutput(
+                kept=rows.where(F.size("failed_rules") == 0).select(*DOCUMENT_COLUMNS),
+                removed=removed_rows(removed, self.name, F.col("reason"), F.col("detail"), "failed_rules"),
+                input_docs=input_docs,
+                extra_stats={**clean_stats(rows, removed), "thresholds": default_thresholds(settings)})
+        finally:
+            rows.unpersist()
 
 
 def clean_stats(rows: DataFrame, removed: DataFrame) -> dict:
@@ -128,34 +128,9 @@ def default_thresholds(settings: CleanSettings) -> dict[str, list[float]]:
 
 def find_document(cfg: Config, stage_dir: str, doc_id: str) -> dict | None:
     """One document of a stage output by id (kept/ first, then removed/), read without Spark."""
-    import fsspec
-    import pyarrow.dataset as ds
-    from pyarrow.fs import FSSpecHandler, PyFileSystem
-
-    from jobs.stage_io import fs_path
+    storage = Storage.of(cfg)
     for part in ("kept", "removed"):
-        url = fs_path(join(stage_dir, part))
-        protocol = url.split("://")[0] if "://" in url else "file"
-        fs = fsspec.filesystem(protocol, **cfg.io.storage_options.get(protocol, {}))
-        if not fs.exists(url):
-            continue
-        path = url.split("://", 1)[1] if protocol != "file" else url
-        dataset = ds.dataset(path, format="parquet", filesystem=PyFileSystem(FSSpecHandler(fs)),
-                             exclude_invalid_files=True)
-        table = dataset.to_table(filter=ds.field("id") == doc_id,
-                                 columns=[c for c in ("id", "url", "host", "language", "text") if c in dataset.schema.names])
-        if table.num_rows:
-            return {**table.slice(0, 1).to_pylist()[0], "found_in": part}
+        row = storage.find_row(join(stage_dir, part), "id", doc_id, ["id", "url", "host", "language", "text"])
+        if row is not None:
+            return {**row, "found_in": part}
     return None
-
-
-def _arrow_schema() -> pa.Schema:
-    from pyspark.sql.pandas.types import to_arrow_schema
-    return to_arrow_schema(ROW_SCHEMA)
-
-
-if __name__ == "__main__":  # spark-submit jobs/clean.py --input … --output …
-    import sys
-
-    from jobs.cli import main
-    main(["clean", *sys.argv[1:]])

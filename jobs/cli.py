@@ -1,20 +1,24 @@
-"""The `corpusforge` command line: one command per stage, same flags everywhere.
+"""The `corpusforge` command line: one command per stage of jobs/registry.py, generated with the
+same flags everywhere, plus `run` (every stage in order, accepting every stage's options) and the tools.
 
 Configuration and input problems are reported in one line naming the key or path and the fix,
 before Spark starts, with exit status 2; a stage that cannot keep its contract exits with 1.
+Nothing here is imported by a stage: stages know nothing of the command line.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from jobs.config import Config, ConfigError, load_config
-from jobs.stage_io import InputError, StageFailed
+from corpusforge.jobs.config import Config, ConfigError, load_config
+from corpusforge.jobs.registry import NAMES, STAGES
+from corpusforge.jobs.stage import InputError, Stage, StageFailed
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="corpusforge: Common Crawl WARC files to clean LLM pretraining text, on Spark.")
@@ -24,6 +28,8 @@ ConfOption = Annotated[Optional[Path], typer.Option(
 SetOption = Annotated[Optional[list[str]], typer.Option(
     "--set", help="Override one key, e.g. --set format.max_html_bytes=2000000 (repeatable).")]
 OutputOption = Annotated[str, typer.Option("--output", help="Output directory (local path, s3://, hdfs://…).")]
+MoreInputs = Annotated[Optional[list[str]], typer.Argument(
+    help="More inputs, so that `--input a.warc.gz b.warc.gz` and shell globs work.", show_default=False)]
 
 
 @app.callback()
@@ -49,7 +55,7 @@ def load(conf: Optional[Path], sets: Optional[list[str]]) -> Config:
 @contextmanager
 def spark_for(cfg: Config):
     """A SparkSession for one command; user-facing errors become one clear line and an exit status."""
-    from jobs.session import build_session  # imported late: --help must not start a JVM
+    from corpusforge.jobs.session import build_session  # imported late: --help must not start a JVM
 
     spark = None
     try:
@@ -72,61 +78,103 @@ def report(stats: dict) -> None:
     typer.echo(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
-@app.command("format")
-def format_command(
-    output: OutputOption,
-    inputs: Annotated[Optional[list[str]], typer.Option(
-        "--input", help="WARC/ARC files, directories, globs or paths files (warc.paths.gz); local, http(s)://, s3://")] = None,
-    more_inputs: Annotated[Optional[list[str]], typer.Argument(
-        help="More inputs, so that `--input a.warc.gz b.warc.gz` and shell globs work.", show_default=False)] = None,
-    conf: ConfOption = None,
-    sets: SetOption = None,
-):
-    """Format: WARC records → extracted, language-tagged documents."""
-    from jobs import format as format_stage
+# ---------------------------------------------------------------------------------------------- stages
+
+def _option_parameters(stages: tuple[Stage, ...]) -> list[inspect.Parameter]:
+    """The extra options of the given stages as command parameters (str, default None)."""
+    params, seen = [], {}
+    for s in stages:
+        for option in s.options:
+            if seen.setdefault(option.name, s.name) != s.name:
+                raise RuntimeError(f"option {option.flag} is declared by both {seen[option.name]} and {s.name}")
+            params.append(inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                            annotation=Annotated[Optional[str], typer.Option(option.flag, help=option.help)]))
+    return params
+
+
+def _command(function, params: list[inspect.Parameter], doc: str):
+    """`function(**values)` as a typer command whose options are `params` (built at import time from
+    the registry, so a new stage gets its command without a line here)."""
+    def command(**values):
+        return function(**values)
+    command.__signature__ = inspect.Signature(params)
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__doc__ = doc
+    return command
+
+
+def _common_parameters(input_help: str) -> list[inspect.Parameter]:
+    kw = inspect.Parameter.KEYWORD_ONLY
+    return [
+        inspect.Parameter("output", kw, annotation=OutputOption),
+        inspect.Parameter("inputs", kw, default=None,
+                          annotation=Annotated[Optional[list[str]], typer.Option("--input", help=input_help)]),
+        inspect.Parameter("more_inputs", kw, default=None, annotation=MoreInputs),
+    ]
+
+
+def _config_parameters() -> list[inspect.Parameter]:
+    kw = inspect.Parameter.KEYWORD_ONLY
+    return [inspect.Parameter("conf", kw, default=None, annotation=ConfOption),
+            inspect.Parameter("sets", kw, default=None, annotation=SetOption)]
+
+
+def run_one_stage(stage: Stage, output: str, inputs: Optional[list[str]], more_inputs: Optional[list[str]],
+                  conf: Optional[Path], sets: Optional[list[str]], **options: Any) -> None:
+    """`corpusforge <stage>`: the stage's checks (conf first, then the input), then Spark, then the stage."""
+    from corpusforge.jobs.stage import run_stage
+
+    cfg = load(conf, sets)
+    source = [*(inputs or []), *(more_inputs or [])]
+    options = stage.with_defaults(options)
+    with refused(ConfigError, InputError):
+        stage.check(cfg, options)
+        if not source:
+            raise InputError(f"--input is required ({stage.input_help})")
+        stage.input_identity(cfg, source, options)
+    with spark_for(cfg) as spark:
+        report(run_stage(spark, cfg, stage, source, output, options))
+
+
+def _register_stage(stage: Stage) -> None:
+    params = _common_parameters(stage.input_help) + _option_parameters((stage,)) + _config_parameters()
+    app.command(stage.name)(_command(lambda **v: run_one_stage(stage, **v), params, stage.summary))
+
+
+def run_pipeline_command(output: str, inputs: Optional[list[str]], more_inputs: Optional[list[str]],
+                         first: Optional[str], last: Optional[str], conf: Optional[Path], sets: Optional[list[str]],
+                         **options: Any) -> None:
+    """`corpusforge run`: every stage's checks before Spark starts, then the stages in order."""
+    from corpusforge.jobs.pipeline import check_start_up, run_pipeline
 
     cfg = load(conf, sets)
     every_input = [*(inputs or []), *(more_inputs or [])]
-    if not every_input:
-        typer.echo("corpusforge: --input is required (WARC files, directories, globs or a paths file).", err=True)
-        raise typer.Exit(2)
-    check_warc_inputs(cfg, every_input)
+    first, last = first or NAMES[0], last or NAMES[-1]
+    with refused(InputError, ConfigError):
+        check_start_up(cfg, every_input, output, first, last, options)
     with spark_for(cfg) as spark:
-        report(format_stage.run(spark, cfg, every_input, output))
+        summary = run_pipeline(spark, cfg, every_input, output, first, last, options)
+    typer.echo(json.dumps({"funnel": summary["funnel"], "final": summary["final"],
+                           "seconds": summary["seconds"]}, indent=2))
 
 
-def check_warc_inputs(cfg: Config, inputs: list[str]) -> None:
-    """A missing input is reported before Spark starts (the run resolves the inputs again)."""
-    from jobs.inputs import resolve_warc_inputs
-
-    with refused(InputError):
-        resolve_warc_inputs(inputs, cfg.io.storage_options, cfg.format.paths_prefix)
-
-
-def check_stage_input(cfg: Config, input_dir: str) -> None:
-    """A stage input that is not a finished stage output is reported before Spark starts."""
-    from jobs.stage_io import read_success
-
-    if read_success(cfg, input_dir) is None:
-        typer.echo(f"corpusforge: input {input_dir} is not a finished stage output (no _SUCCESS there). Fix: point "
-                   f"--input at the output directory of the previous stage, and run that stage first.", err=True)
-        raise typer.Exit(2)
+def _register_run() -> None:
+    kw = inspect.Parameter.KEYWORD_ONLY
+    params = _common_parameters(f"Inputs of the first stage, as for `{NAMES[0]}` (needed unless --from names a "
+                                f"later stage).") + [
+        inspect.Parameter("first", kw, default=None, annotation=Annotated[Optional[str], typer.Option(
+            "--from", help=f"First stage to run (default: {NAMES[0]}).")]),
+        inspect.Parameter("last", kw, default=None, annotation=Annotated[Optional[str], typer.Option(
+            "--to", help=f"Last stage to run (default: {NAMES[-1]}).")]),
+    ] + _option_parameters(STAGES) + _config_parameters()
+    doc = ("Run the stages in order into OUTPUT/<stage>, then OUTPUT/final (JSONL), stats.json and report.html.\n\n"
+           "Rerunning skips every stage already finished with the same input and configuration.")
+    app.command("run")(_command(run_pipeline_command, params, doc))
 
 
-@app.command("clean")
-def clean_command(
-    output: OutputOption,
-    input_dir: Annotated[str, typer.Option("--input", help="Output directory of the previous stage (format).")],
-    conf: ConfOption = None,
-    sets: SetOption = None,
-):
-    """Clean: line-level normalisation, then the report's rule families and the Gopher, C4 and FineWeb rules."""
-    from jobs import clean as clean_stage
-
-    cfg = load(conf, sets)
-    check_stage_input(cfg, input_dir)
-    with spark_for(cfg) as spark:
-        report(clean_stage.run(spark, cfg, input_dir, output))
+for _stage in STAGES:
+    _register_stage(_stage)
+_register_run()
 
 
 @app.command("explain")
@@ -143,10 +191,10 @@ def explain_command(
     sets: SetOption = None,
 ):
     """Explain: every Clean rule's statistic against its threshold for one document, and the verdict."""
-    from jobs.clean import find_document
-    from udfs.cleaning import Cleaner, explain, settings_from_conf
-    from udfs.language import detect_language
-    from udfs.urls import host_of
+    from corpusforge.jobs.clean import find_document
+    from corpusforge.udfs.cleaning import Cleaner, explain, settings_from_conf
+    from corpusforge.udfs.language import detect_language
+    from corpusforge.udfs.urls import host_of
 
     cfg = load(conf, sets)
     if sum(x is not None for x in (text, file, doc_id)) != 1:
@@ -175,62 +223,6 @@ def explain_command(
     typer.echo(explain(cleaned, language, host))
 
 
-@app.command("dedup")
-def dedup_command(
-    output: OutputOption,
-    input_dir: Annotated[str, typer.Option("--input", help="Output directory of the previous stage (clean or format).")],
-    index: Annotated[Optional[str], typer.Option(
-        "--index", help="index/ of an earlier dedup output: deduplicate against it too (incremental, newest wins).")] = None,
-    conf: ConfOption = None,
-    sets: SetOption = None,
-):
-    """Dedup: exact and MinHash-LSH near duplicates removed, the copy from the newest dump kept."""
-    from jobs import dedup as dedup_stage
-
-    cfg = load(conf, sets)
-    check_stage_input(cfg, input_dir)
-    with refused(ConfigError):
-        dedup_stage.check_settings(cfg)  # before Spark starts
-    with spark_for(cfg) as spark:
-        report(dedup_stage.run(spark, cfg, input_dir, output, index=index))
-
-
-@app.command("safety")
-def safety_command(
-    output: OutputOption,
-    input_dir: Annotated[str, typer.Option("--input", help="Output directory of the previous stage (dedup).")],
-    conf: ConfOption = None,
-    sets: SetOption = None,
-):
-    """Safety: block-domain list, block-word lists, toxicity and pornography classifiers."""
-    from jobs import safety as safety_stage
-
-    cfg = load(conf, sets)
-    with refused(ConfigError):
-        safety_stage.check_start_up(cfg)  # unusable lists or models are conf problems: reported first
-    check_stage_input(cfg, input_dir)
-    with spark_for(cfg) as spark:
-        report(safety_stage.run(spark, cfg, input_dir, output))
-
-
-@app.command("quality")
-def quality_command(
-    output: OutputOption,
-    input_dir: Annotated[str, typer.Option("--input", help="Output directory of the previous stage (safety).")],
-    conf: ConfOption = None,
-    sets: SetOption = None,
-):
-    """Quality: advertisement and fluency classifiers, thresholds per language and site."""
-    from jobs import quality as quality_stage
-
-    cfg = load(conf, sets)
-    with refused(ConfigError):
-        quality_stage.check_models(cfg)  # an unusable model is a conf problem: reported first
-    check_stage_input(cfg, input_dir)
-    with spark_for(cfg) as spark:
-        report(quality_stage.run(spark, cfg, input_dir, output))
-
-
 @app.command("train-classifier")
 def train_classifier_command(
     output: OutputOption,
@@ -249,7 +241,7 @@ def train_classifier_command(
     sets: SetOption = None,
 ):
     """Train a classifier (frozen-encoder head, or full fine-tuning) and write it with metrics.json."""
-    from jobs import train
+    from corpusforge.jobs import train
 
     cfg = load(conf, sets)
     with refused(train.RecipeError, ConfigError):
@@ -278,8 +270,8 @@ def train_fluency_command(
     sets: SetOption = None,
 ):
     """Train the four-aspect fluency classifier from real fluent text and controlled corruptions of it."""
-    from jobs import train_fluency
-    from jobs.train import RecipeError
+    from corpusforge.jobs import train_fluency
+    from corpusforge.jobs.train import RecipeError
 
     cfg = load(conf, sets)
     with refused(RecipeError, ConfigError):
@@ -295,38 +287,6 @@ def train_fluency_command(
     typer.echo(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
-@app.command("run")
-def run_command(
-    output: OutputOption,
-    inputs: Annotated[Optional[list[str]], typer.Option(
-        "--input", help="WARC inputs, as for `format` (needed unless --from names a later stage).")] = None,
-    more_inputs: Annotated[Optional[list[str]], typer.Argument(help="More inputs.", show_default=False)] = None,
-    first: Annotated[Optional[str], typer.Option("--from", help="First stage to run (default: format).")] = None,
-    last: Annotated[Optional[str], typer.Option("--to", help="Last stage to run (default: the last).")] = None,
-    conf: ConfOption = None,
-    sets: SetOption = None,
-):
-    """Run the stages in order into OUTPUT/<stage>, then OUTPUT/final (JSONL), stats.json and report.html.
-
-    Rerunning skips every stage already finished with the same input and configuration."""
-    from jobs.pipeline import STAGES, check_start_up, run_pipeline
-
-    cfg = load(conf, sets)
-    every_input = [*(inputs or []), *(more_inputs or [])]
-    first, last = first or STAGES[0], last or STAGES[-1]
-    with refused(InputError, ConfigError):
-        check_start_up(cfg, first, last)  # every stage's settings, models and lists, before Spark starts
-    if first == STAGES[0] and not every_input:
-        typer.echo("corpusforge: --input is required when the run starts at format.", err=True)
-        raise typer.Exit(2)
-    if first == STAGES[0]:
-        check_warc_inputs(cfg, every_input)
-    with spark_for(cfg) as spark:
-        summary = run_pipeline(spark, cfg, every_input, output, first, last)
-    typer.echo(json.dumps({"funnel": summary["funnel"], "final": summary["final"],
-                           "seconds": summary["seconds"]}, indent=2))
-
-
 @app.command("report")
 def report_command(
     run_dir: Annotated[str, typer.Argument(help="Output directory of `corpusforge run`.")],
@@ -334,18 +294,13 @@ def report_command(
     sets: SetOption = None,
 ):
     """Rebuild RUN_DIR/report.html (and the numbers in RUN_DIR/stats.json) from the stage outputs."""
-    from jobs.pipeline import STAGES
-    from jobs.report import build_report
+    from corpusforge.jobs.report import build_report
 
     cfg = load(conf, sets)
     with spark_for(cfg) as spark:
-        data = build_report(spark, cfg, run_dir, STAGES)
+        data = build_report(spark, cfg, run_dir, NAMES)
     typer.echo(f"corpusforge: wrote {run_dir.rstrip('/')}/report.html ({len(data['stages'])} stages)")
 
 
 def main(argv: list[str] | None = None) -> None:
     app(args=argv if argv is not None else sys.argv[1:], prog_name="corpusforge")
-
-
-if __name__ == "__main__":
-    main()

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from conf import DEFAULT_FILE, LOCAL_FILE
+from corpusforge.conf import DEFAULT_FILE, LOCAL_FILE
 
 
 class ConfigError(ValueError):

@@ -32,22 +32,22 @@ import json
 import logging
 import time
 import uuid
-from typing import Iterator
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
-import fsspec
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.config import Config, ConfigError
-from jobs.connected_components import connected_components
-from jobs.stage_io import (DOCUMENT_COLUMNS, InputError, StageOutput, begin_stage, fs_path, join, marker_id,
-                           read_stage_input, read_success, read_text, spark_path, write_stage, write_text)
-from udfs.minhash import SCHEME, dedup_features
+from corpusforge.jobs.config import Config, ConfigError
+from corpusforge.jobs.connected_components import connected_components
+from corpusforge.jobs.stage import (DOCUMENT_COLUMNS, InputError, Stage, StageOption, StageOutput, arrow_schema,
+                                    finished_marker, marker_id, read_success, removed_rows, single_input)
+from corpusforge.jobs.storage import Storage, join, spark_path
+from corpusforge.udfs.minhash import SCHEME, dedup_features
 
-STAGE = "dedup"
 log = logging.getLogger("corpusforge.dedup")
 EXACT, NEAR = "exact_duplicate", "near_duplicate"
 PASSED_THROUGH = ["id", "url", "dump", "dump_order", "warc_date"]
@@ -92,7 +92,7 @@ def document_features(docs: DataFrame, cfg: Config) -> DataFrame:
     """FEATURE_SCHEMA rows for every document: content hash, signature and shingle set."""
     d = cfg.dedup
     num_perm, seed, ngram, fold_digits, keep_shingles = d.num_perm, d.seed, d.ngram, d.fold_digits, d.verify == "exact"
-    arrow_schema = _arrow_schema(FEATURE_SCHEMA)
+    schema = arrow_schema(FEATURE_SCHEMA)
 
     def to_features(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -111,8 +111,8 @@ def document_features(docs: DataFrame, cfg: Config) -> DataFrame:
                 shingles = pa.nulls(rows, pa.list_(pa.int32()))
             yield pa.RecordBatch.from_arrays(
                 [*(batch.column(c) for c in PASSED_THROUGH), pa.array(f.content_hashes, pa.string()),
-                 pa.array(f.token_counts, pa.int32()), signature.cast(arrow_schema.field("signature").type),
-                 shingles.cast(arrow_schema.field("shingles").type)], schema=arrow_schema)
+                 pa.array(f.token_counts, pa.int32()), signature.cast(schema.field("signature").type),
+                 shingles.cast(schema.field("shingles").type)], schema=schema)
 
     return docs.select(*PASSED_THROUGH, "text").mapInArrow(to_features, FEATURE_SCHEMA)
 
@@ -169,108 +169,127 @@ def verified(edges: DataFrame, reps: DataFrame, cfg: Config) -> DataFrame:
 
 # ---------------------------------------------------------------------------------------------- the stage
 
-def run(spark: SparkSession, cfg: Config, input_dir: str, output: str, index: str | None = None) -> dict:
-    check_settings(cfg)
-    started = begin_stage(cfg, output)
-    docs, marker = read_stage_input(spark, cfg, input_dir)
-    prior = read_index(spark, cfg, index) if index else None
-    work = join(output, "_work")
-    # our own folder under the checkpoint directory, removed at the end whatever happens
-    checkpoints = join(cfg.spark.checkpoint_dir, f"dedup-{uuid.uuid4().hex}") if cfg.spark.checkpoint_dir \
-        else join(output, "_checkpoints")
-    spark.sparkContext.setCheckpointDir(spark_path(checkpoints))
-    steps: dict[str, float] = {}
-    clock = time.monotonic()
+class DedupStage(Stage):
+    """With `--index`, its input is the previous stage's documents AND an earlier run's signature index:
+    both enter the fingerprint, and the index is checked at start-up."""
+    name = "dedup"
+    summary = "Dedup: exact and MinHash-LSH near duplicates removed, the copy from the newest dump kept."
+    input_help = "Output directory of the previous stage (clean or format)."
+    options = (StageOption("index", "--index", "index/ of an earlier dedup output: deduplicate against it too "
+                                               "(incremental, newest wins)."),)
 
-    def step(name: str) -> None:
-        nonlocal clock
-        now = time.monotonic()
-        steps[name] = round(now - clock, 3)
-        clock = now
-        log.info("dedup: %s done in %.1f s", name, steps[name])
+    def check(self, cfg: Config, options: Mapping[str, Any]) -> None:
+        check_settings(cfg)
+        if options.get("index"):
+            index_made_with(cfg, options["index"])
 
-    try:
-        # 1. features, written once: the lineage cut and the source of the new index
-        document_features(docs, cfg).select(*INDEX_COLUMNS) \
-            .write.mode("overwrite").parquet(spark_path(join(work, "features")))
-        features = spark.read.parquet(spark_path(join(work, "features"))).withColumn("is_new", F.lit(True))
-        input_docs = features.count()  # one feature row per input document (from Parquet metadata)
-        step("features")
-        heavy = features  # signatures and shingle sets: scanned where needed, never shuffled whole
-        if prior is not None:
-            heavy = features.unionByName(
-                prior.join(features.select("id"), "id", "left_anti").withColumn("is_new", F.lit(False)))
-        slim = heavy.select("id", "url", "dump", "dump_order", "content_hash", "is_new",
-                            F.col("signature").isNotNull().alias("has_signature"), keep_key().alias("keep"))
+    def input_identity(self, cfg: Config, source: list[str], options: Mapping[str, Any]) -> str:
+        """The previous stage's identity, and the index's (its dedup output's _SUCCESS) when one is used."""
+        marker, index = finished_marker(cfg, single_input(source)), options.get("index")
+        if not index:
+            return marker_id(marker)
+        parent = index.rstrip("/").rsplit("/", 1)[0]
+        return marker_id({"input": marker, "index": index, "index_source": read_success(cfg, parent) or {}})
 
-        # 2. exact duplicates: one representative per normalised text
-        groups = slim.groupBy("content_hash").agg(F.min("keep").alias("rep_keep"))
-        members = slim.join(groups, "content_hash").withColumn("rep", F.col("rep_keep.id")).drop("rep_keep")
-        rep_ids = members.where((F.col("id") == F.col("rep")) & F.col("has_signature")).select("id")
-        reps = heavy.select("id", "is_new", "signature").join(rep_ids, "id", "left_semi")
-        # 3-4. LSH band join with star edges, then verification of each candidate edge
-        candidates = candidate_edges(band_buckets(reps, cfg.dedup.bands, cfg.dedup.rows), prior is not None)
-        candidates.write.mode("overwrite").parquet(spark_path(join(work, "candidates")))
-        candidates = spark.read.parquet(spark_path(join(work, "candidates")))
-        nodes = candidates.select(F.col("a").alias("id")).unionByName(candidates.select(F.col("b").alias("id")))
-        edges = verified(candidates, heavy.join(nodes.distinct(), "id", "left_semi"), cfg)
-        edges.write.mode("overwrite").parquet(spark_path(join(work, "edges")))
-        edges = spark.read.parquet(spark_path(join(work, "edges")))
-        step("lsh_and_verify")
-        # 5. connected components
-        labels, rounds = connected_components(edges, lambda df: df.checkpoint(eager=True),
-                                              cfg.dedup.max_iterations)
-        step("connected_components")
-        # 6. keep rule
-        assigned = members.join(labels.select(F.col("node").alias("rep"), "component"), "rep", "left") \
-            .withColumn("component", F.coalesce("component", "rep"))
-        winners = assigned.groupBy("component").agg(
-            F.min("keep").alias("winner_keep"), F.count("*").cast("int").alias("component_size"),
-            F.min("id").alias("component_id"))
-        winner_info = slim.select(F.col("id").alias("duplicate_of"), F.col("content_hash").alias("winner_hash"),
-                                  F.col("dump").alias("winner_dump"))
-        decided = assigned.join(winners, "component").drop("component") \
-            .withColumn("duplicate_of", F.col("winner_keep.id")).join(winner_info, "duplicate_of") \
-            .withColumn("reason", F.when(F.col("id") == F.col("duplicate_of"), F.lit(None))
-                        .when(F.col("content_hash") == F.col("winner_hash"), F.lit(EXACT)).otherwise(F.lit(NEAR)))
-        decided.drop("keep", "winner_keep").write.mode("overwrite").parquet(spark_path(join(work, "decided")))
-        decided = spark.read.parquet(spark_path(join(work, "decided")))
-        step("keep_rule")
+    @contextmanager
+    def transform(self, spark: SparkSession, cfg: Config, docs: DataFrame, options: Mapping[str, Any],
+                  output: str) -> Iterator[StageOutput]:
+        index, storage = options.get("index"), Storage.of(cfg)
+        prior = read_index(spark, cfg, index) if index else None
+        work = join(output, "_work")
+        # our own folder under the checkpoint directory, removed at the end whatever happens
+        checkpoints = join(cfg.spark.checkpoint_dir, f"dedup-{uuid.uuid4().hex}") if cfg.spark.checkpoint_dir \
+            else join(output, "_checkpoints")
+        spark.sparkContext.setCheckpointDir(spark_path(checkpoints))
+        steps: dict[str, float] = {}
+        clock = time.monotonic()
 
-        losers = decided.where(F.col("reason").isNotNull())
-        new_losers = losers.where("is_new").select("id", "reason", "duplicate_of", "component_id", "component_size",
-                                                  "winner_dump")
-        detail = F.concat(F.lit("kept copy from "), F.coalesce("winner_dump", F.lit("an unknown dump")))
-        # the columns of stage_io.removed_rows (document, stage, reason, detail) plus this stage's own
-        removed = docs.join(new_losers, "id").select(*DOCUMENT_COLUMNS, F.lit(STAGE).alias("stage"), "reason",
-                                                     detail.alias("detail"), *REMOVED_EXTRA)
-        result = StageOutput(kept=docs.join(new_losers.select("id"), "id", "left_anti").select(*DOCUMENT_COLUMNS),
-                             removed=removed, input_docs=input_docs)
-        compression = cfg.output.parquet_compression
-        losers.where(~F.col("is_new")).select(
-            "id", "url", "dump", "dump_order", F.col("duplicate_of").alias("superseded_by"), "reason",
-            "component_id", "component_size") \
-            .write.mode("overwrite").option("compression", compression).parquet(spark_path(join(output, "superseded")))
-        heavy.join(losers.select("id"), "id", "left_anti").select(*INDEX_COLUMNS).write.mode("overwrite") \
-            .option("compression", compression).parquet(spark_path(join(output, "index")))
-        write_text(cfg, join(output, "index", "_index.json"), json.dumps(index_parameters(cfg), sort_keys=True))
-        step("write_index")
+        def step(name: str) -> None:
+            nonlocal clock
+            now = time.monotonic()
+            steps[name] = round(now - clock, 3)
+            clock = now
+            log.info("dedup: %s done in %.1f s", name, steps[name])
 
-        counts = _dedup_counts(spark, decided, edges, output)
-        result.extra_stats = {**counts, "cc_rounds": rounds, "index": index, "step_seconds": steps,
-                              "bands": cfg.dedup.bands, "rows": cfg.dedup.rows, "threshold": cfg.dedup.threshold,
-                              "verify": cfg.dedup.verify}
-        stats = write_stage(spark, cfg, STAGE, output, result, started, _input_id(cfg, marker, index))
-        steps["write_outputs"] = round(time.monotonic() - clock, 3)
-        return stats
-    finally:
-        _remove_tree(cfg, work)
-        _remove_tree(cfg, checkpoints)
+        try:
+            # 1. features, written once: the lineage cut and the source of the new index
+            document_features(docs, cfg).select(*INDEX_COLUMNS) \
+                .write.mode("overwrite").parquet(spark_path(join(work, "features")))
+            features = spark.read.parquet(spark_path(join(work, "features"))).withColumn("is_new", F.lit(True))
+            input_docs = features.count()  # one feature row per input document (from Parquet metadata)
+            step("features")
+            heavy = features  # signatures and shingle sets: scanned where needed, never shuffled whole
+            if prior is not None:
+                heavy = features.unionByName(
+                    prior.join(features.select("id"), "id", "left_anti").withColumn("is_new", F.lit(False)))
+            slim = heavy.select("id", "url", "dump", "dump_order", "content_hash", "is_new",
+                                F.col("signature").isNotNull().alias("has_signature"), keep_key().alias("keep"))
+
+            # 2. exact duplicates: one representative per normalised text
+            groups = slim.groupBy("content_hash").agg(F.min("keep").alias("rep_keep"))
+            members = slim.join(groups, "content_hash").withColumn("rep", F.col("rep_keep.id")).drop("rep_keep")
+            rep_ids = members.where((F.col("id") == F.col("rep")) & F.col("has_signature")).select("id")
+            reps = heavy.select("id", "is_new", "signature").join(rep_ids, "id", "left_semi")
+            # 3-4. LSH band join with star edges, then verification of each candidate edge
+            candidates = candidate_edges(band_buckets(reps, cfg.dedup.bands, cfg.dedup.rows), prior is not None)
+            candidates.write.mode("overwrite").parquet(spark_path(join(work, "candidates")))
+            candidates = spark.read.parquet(spark_path(join(work, "candidates")))
+            nodes = candidates.select(F.col("a").alias("id")).unionByName(candidates.select(F.col("b").alias("id")))
+            edges = verified(candidates, heavy.join(nodes.distinct(), "id", "left_semi"), cfg)
+            edges.write.mode("overwrite").parquet(spark_path(join(work, "edges")))
+            edges = spark.read.parquet(spark_path(join(work, "edges")))
+            step("lsh_and_verify")
+            # 5. connected components
+            labels, rounds = connected_components(edges, lambda df: df.checkpoint(eager=True),
+                                                  cfg.dedup.max_iterations)
+            step("connected_components")
+            # 6. keep rule
+            assigned = members.join(labels.select(F.col("node").alias("rep"), "component"), "rep", "left") \
+                .withColumn("component", F.coalesce("component", "rep"))
+            winners = assigned.groupBy("component").agg(
+                F.min("keep").alias("winner_keep"), F.count("*").cast("int").alias("component_size"),
+                F.min("id").alias("component_id"))
+            winner_info = slim.select(F.col("id").alias("duplicate_of"), F.col("content_hash").alias("winner_hash"),
+                                      F.col("dump").alias("winner_dump"))
+            decided = assigned.join(winners, "component").drop("component") \
+                .withColumn("duplicate_of", F.col("winner_keep.id")).join(winner_info, "duplicate_of") \
+                .withColumn("reason", F.when(F.col("id") == F.col("duplicate_of"), F.lit(None))
+                            .when(F.col("content_hash") == F.col("winner_hash"), F.lit(EXACT)).otherwise(F.lit(NEAR)))
+            decided.drop("keep", "winner_keep").write.mode("overwrite").parquet(spark_path(join(work, "decided")))
+            decided = spark.read.parquet(spark_path(join(work, "decided")))
+            step("keep_rule")
+
+            losers = decided.where(F.col("reason").isNotNull())
+            new_losers = losers.where("is_new").select("id", "reason", "duplicate_of", "component_id", "component_size",
+                                                      "winner_dump")
+            detail = F.concat(F.lit("kept copy from "), F.coalesce("winner_dump", F.lit("an unknown dump")))
+            removed = removed_rows(docs.join(new_losers, "id"), self.name, F.col("reason"), detail, *REMOVED_EXTRA)
+            result = StageOutput(kept=docs.join(new_losers.select("id"), "id", "left_anti").select(*DOCUMENT_COLUMNS),
+                                 removed=removed, input_docs=input_docs)
+            compression = cfg.output.parquet_compression
+            losers.where(~F.col("is_new")).select(
+                "id", "url", "dump", "dump_order", F.col("duplicate_of").alias("superseded_by"), "reason",
+                "component_id", "component_size") \
+                .write.mode("overwrite").option("compression", compression).parquet(spark_path(join(output, "superseded")))
+            heavy.join(losers.select("id"), "id", "left_anti").select(*INDEX_COLUMNS).write.mode("overwrite") \
+                .option("compression", compression).parquet(spark_path(join(output, "index")))
+            storage.write_text(join(output, "index", "_index.json"), json.dumps(index_parameters(cfg), sort_keys=True))
+            step("write_index")
+
+            counts = _dedup_counts(spark, decided, edges, output)
+            result.extra_stats = {**counts, "cc_rounds": rounds, "index": index, "step_seconds": steps,
+                                  "bands": cfg.dedup.bands, "rows": cfg.dedup.rows, "threshold": cfg.dedup.threshold,
+                                  "verify": cfg.dedup.verify}
+            yield result
+            steps["write_outputs"] = round(time.monotonic() - clock, 3)
+        finally:
+            storage.remove(work)
+            storage.remove(checkpoints)
 
 
-def read_index(spark: SparkSession, cfg: Config, index: str) -> DataFrame:
-    """An earlier run's index/, refused when its signatures were made with other parameters."""
-    text = read_text(cfg, join(index, "_index.json"))
+def index_made_with(cfg: Config, index: str) -> dict:
+    """The settings an earlier run's index/ was built with, refused when they differ from this run's."""
+    text = Storage.of(cfg).read_text(join(index, "_index.json"))
     if text is None:
         raise InputError(f"--index {index} is not a dedup signature index (no _index.json there). "
                          f"Fix: pass the index/ directory of an earlier dedup output.")
@@ -279,6 +298,12 @@ def read_index(spark: SparkSession, cfg: Config, index: str) -> DataFrame:
         diff = {k: (made_with.get(k), v) for k, v in wanted.items() if made_with.get(k) != v}
         raise InputError(f"--index {index} was built with other dedup settings {diff} (index, now). "
                          f"Fix: use the same dedup.* settings, or rebuild the index.")
+    return made_with
+
+
+def read_index(spark: SparkSession, cfg: Config, index: str) -> DataFrame:
+    """An earlier run's index/ (its signatures and shingle sets), checked against this run's settings."""
+    index_made_with(cfg, index)
     return spark.read.parquet(spark_path(index)).select(*INDEX_COLUMNS)
 
 
@@ -301,31 +326,3 @@ def _dedup_counts(spark: SparkSession, decided: DataFrame, edges: DataFrame, out
         "indexed_docs": int(row["indexed"] or 0),
         "superseded_docs": int(row["superseded"] or 0),
     }
-
-
-def _input_id(cfg: Config, marker: dict, index: str | None) -> str:
-    """The previous stage's identity, and the index's (its dedup output's _SUCCESS) when one is used."""
-    if index is None:
-        return marker_id(marker)
-    parent = index.rstrip("/").rsplit("/", 1)[0]
-    return marker_id({"input": marker, "index": index, "index_source": read_success(cfg, parent) or {}})
-
-
-def _remove_tree(cfg: Config, path: str) -> None:
-    fs_url = fs_path(path)
-    protocol = fs_url.split("://")[0] if "://" in fs_url else "file"
-    fs = fsspec.filesystem(protocol, **cfg.io.storage_options.get(protocol, {}))
-    if fs.exists(fs_url):
-        fs.rm(fs_url, recursive=True)
-
-
-def _arrow_schema(schema: T.StructType) -> pa.Schema:
-    from pyspark.sql.pandas.types import to_arrow_schema
-    return to_arrow_schema(schema)
-
-
-if __name__ == "__main__":  # spark-submit jobs/dedup.py --input … --output …
-    import sys
-
-    from jobs.cli import main
-    main(["dedup", *sys.argv[1:]])

@@ -15,8 +15,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
-from jobs.inputs import filesystem
-from jobs.stage_io import fs_path, join
+from corpusforge.jobs.storage import Storage, fs_path, join
 
 EXTENSIONS = {"gzip": ".jsonl.gz", "zstd": ".jsonl.zst", "none": ".jsonl"}
 _RESULT = T.StructType([T.StructField("partition", T.IntegerType()), T.StructField("path", T.StringType()),
@@ -36,7 +35,7 @@ def open_compressed(fs, path: str, compression: str):
 def write_jsonl_shards(df: DataFrame, output: str, compression: str, storage_options: dict) -> dict:
     """Write df as shards part-NNNNN.jsonl.{gz,zst} under output; returns {shards, rows}."""
     target = fs_path(output)
-    fs = filesystem(target, storage_options)
+    fs = Storage(storage_options).filesystem(target)
     if fs.exists(target):
         fs.rm(target, recursive=True)
     temporary = join(target, "_temporary")
@@ -49,7 +48,7 @@ def write_jsonl_shards(df: DataFrame, output: str, compression: str, storage_opt
         context = TaskContext.get()
         partition, attempt = context.partitionId(), context.attemptNumber()
         path = join(temporary, f"part-{partition:05d}-attempt-{attempt}{extension}")
-        task_fs = filesystem(path, storage_options)
+        task_fs = Storage(storage_options).filesystem(path)
         rows = 0
         stream, raw = open_compressed(task_fs, path, compression)
         try:

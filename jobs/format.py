@@ -11,7 +11,8 @@ import hashlib
 import json
 import math
 from collections import Counter
-from typing import Iterator
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 import pyarrow as pa
 from pyspark import StorageLevel
@@ -19,19 +20,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.config import Config
-from jobs.inputs import open_archive, resolve_warc_inputs
-from jobs.progress import documents_counter
-from jobs.stage_io import DOCUMENT_SCHEMA, StageOutput, begin_stage, write_stage
-from udfs.documents import ArchiveToDocuments, FormatOptions, unreadable_file_row
-from udfs.extraction import ExtractionOptions
+from corpusforge.jobs.config import Config
+from corpusforge.jobs.inputs import resolve_warc_inputs
+from corpusforge.jobs.progress import documents_counter
+from corpusforge.jobs.stage import VERDICT_FIELDS, Stage, StageOutput, arrow_schema, row_schema
+from corpusforge.jobs.storage import Storage
+from corpusforge.udfs.documents import ArchiveToDocuments, FormatOptions, unreadable_file_row
+from corpusforge.udfs.extraction import ExtractionOptions
 
-STAGE = "format"
-ROW_SCHEMA = T.StructType([T.StructField(f.name, f.dataType, True) for f in DOCUMENT_SCHEMA.fields] + [
-    T.StructField("reason", T.StringType()),
-    T.StructField("detail", T.StringType()),
-    T.StructField("file_summary", T.StringType()),
-])
+ROW_SCHEMA = row_schema(*VERDICT_FIELDS, T.StructField("file_summary", T.StringType()))
 
 
 def format_options(cfg: Config) -> FormatOptions:
@@ -45,12 +42,12 @@ def format_options(cfg: Config) -> FormatOptions:
     )
 
 
-def archive_rows(paths: Iterator[str], options: FormatOptions, storage_options: dict) -> Iterator[dict]:
+def archive_rows(paths: Iterator[str], options: FormatOptions, storage: Storage) -> Iterator[dict]:
     """Rows of every archive file in turn; a file that cannot be opened is a counted summary row."""
     converter = ArchiveToDocuments(options)
     for path in paths:
         try:
-            handle = open_archive(path, storage_options)
+            handle = storage.open_binary(path)
         except Exception as err:  # noqa: BLE001 — a missing or unreadable file never kills the job
             yield unreadable_file_row(path, err)
             continue
@@ -60,8 +57,8 @@ def archive_rows(paths: Iterator[str], options: FormatOptions, storage_options: 
 
 def documents_from_archives(spark: SparkSession, cfg: Config, paths: list[str]) -> DataFrame:
     """A DataFrame of ROW_SCHEMA rows, files_per_task archive files per task."""
-    options, storage_options = format_options(cfg), cfg.io.storage_options
-    batch_rows, arrow_schema = cfg.format.batch_rows, _arrow_schema()
+    options, storage = format_options(cfg), Storage.of(cfg)
+    batch_rows, schema = cfg.format.batch_rows, arrow_schema(ROW_SCHEMA)
     tasks = math.ceil(len(paths) / cfg.format.files_per_task)
     processed = documents_counter(spark)
     path_df = spark.createDataFrame(
@@ -70,32 +67,44 @@ def documents_from_archives(spark: SparkSession, cfg: Config, paths: list[str]) 
     def to_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         files = (p for batch in batches for p in batch.column("path").to_pylist())
         pending: list[dict] = []
-        for row in archive_rows(files, options, storage_options):
+        for row in archive_rows(files, options, storage):
             if row["file_summary"] is None:
                 processed.add(1)
             pending.append(row)
             if len(pending) >= batch_rows:
-                yield pa.RecordBatch.from_pylist(pending, schema=arrow_schema)
+                yield pa.RecordBatch.from_pylist(pending, schema=schema)
                 pending = []
         if pending:
-            yield pa.RecordBatch.from_pylist(pending, schema=arrow_schema)
+            yield pa.RecordBatch.from_pylist(pending, schema=schema)
 
     return path_df.mapInArrow(to_batches, ROW_SCHEMA)
 
 
-def run(spark: SparkSession, cfg: Config, inputs: list[str], output: str) -> dict:
-    started = begin_stage(cfg, output)
-    paths = resolve_warc_inputs(inputs, cfg.io.storage_options, cfg.format.paths_prefix)
-    rows = documents_from_archives(spark, cfg, paths).persist(StorageLevel.DISK_ONLY)
-    try:
-        summaries = [json.loads(r.file_summary) for r in
-                     rows.where(F.col("file_summary").isNotNull()).select("file_summary").collect()]
-        docs = rows.where(F.col("file_summary").isNull())
-        result = StageOutput.by_reason(docs, STAGE, sum(s["html_records"] for s in summaries),
-                                       archive_stats(summaries))
-        return write_stage(spark, cfg, STAGE, output, result, started, input_id=paths_id(paths))
-    finally:
-        rows.unpersist()
+class FormatStage(Stage):
+    """Reads archive files (paths, globs, directories, paths files), not a stage output: its input
+    hooks resolve the paths on the driver, and the input's identity is the resolved paths."""
+    name = "format"
+    summary = "Format: WARC records → extracted, language-tagged documents."
+    input_help = "WARC/ARC files, directories, globs or paths files (warc.paths.gz); local, http(s)://, s3://"
+
+    def input_identity(self, cfg: Config, source: list[str], options: Mapping[str, Any]) -> str:
+        return paths_id(self.read(None, cfg, source, options))
+
+    def read(self, spark, cfg: Config, source: list[str], options: Mapping[str, Any]) -> list[str]:
+        return resolve_warc_inputs(source, cfg.io.storage_options, cfg.format.paths_prefix)
+
+    @contextmanager
+    def transform(self, spark: SparkSession, cfg: Config, paths: list[str], options: Mapping[str, Any],
+                  output: str) -> Iterator[StageOutput]:
+        rows = documents_from_archives(spark, cfg, paths).persist(StorageLevel.DISK_ONLY)
+        try:
+            summaries = [json.loads(r.file_summary) for r in
+                         rows.where(F.col("file_summary").isNotNull()).select("file_summary").collect()]
+            docs = rows.where(F.col("file_summary").isNull())
+            yield StageOutput.by_reason(docs, self.name, sum(s["html_records"] for s in summaries),
+                                        archive_stats(summaries))
+        finally:
+            rows.unpersist()
 
 
 def archive_stats(summaries: list[dict]) -> dict:
@@ -117,14 +126,3 @@ def paths_id(paths: list[str]) -> str:
     """Identity of a Format input: the resolved archive paths (order-free)."""
     return hashlib.sha256("\n".join(sorted(paths)).encode()).hexdigest()[:16]
 
-
-def _arrow_schema() -> pa.Schema:
-    from pyspark.sql.pandas.types import to_arrow_schema
-    return to_arrow_schema(ROW_SCHEMA)
-
-
-if __name__ == "__main__":  # spark-submit jobs/format.py --input … --output …
-    import sys
-
-    from jobs.cli import main
-    main(["format", *sys.argv[1:]])

@@ -9,27 +9,12 @@ import gzip
 import io
 import posixpath
 
-import fsspec
-
-from jobs.stage_io import InputError
+from corpusforge.jobs.stage import InputError
+from corpusforge.jobs.storage import Storage, protocol_of
 
 ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 PATHS_SUFFIXES = (".paths", ".paths.gz", ".txt", ".txt.gz", ".lst")
 _GLOB_CHARS = set("*?[")
-
-
-def protocol_of(path: str) -> str:
-    return path.split("://", 1)[0] if "://" in path else "file"
-
-
-def filesystem(path: str, storage_options: dict[str, dict]) -> fsspec.AbstractFileSystem:
-    protocol = protocol_of(path)
-    return fsspec.filesystem(protocol, **storage_options.get(protocol, {}))
-
-
-def open_archive(path: str, storage_options: dict[str, dict]):
-    """A seekable binary handle on an archive file, wherever it lives."""
-    return filesystem(path, storage_options).open(path, "rb")
 
 
 def resolve_warc_inputs(inputs: list[str], storage_options: dict[str, dict],
@@ -39,7 +24,7 @@ def resolve_warc_inputs(inputs: list[str], storage_options: dict[str, dict],
         item = item.strip()
         if not item:
             continue
-        fs = filesystem(item, storage_options)
+        fs = Storage(storage_options).filesystem(item)
         if any(ch in _GLOB_CHARS for ch in item) and protocol_of(item) not in ("http", "https"):
             matches = sorted(fs.glob(item))
             if not matches:
@@ -68,7 +53,7 @@ def _expand(fs, path: str, storage_options, paths_prefix, must_exist: bool = Fal
 
 def read_paths_file(path: str, storage_options: dict[str, dict], paths_prefix: str | None) -> list[str]:
     """Lines of a paths file (Common Crawl's warc.paths.gz); relative lines join paths_prefix or the file's folder."""
-    fs = filesystem(path, storage_options)
+    fs = Storage(storage_options).filesystem(path)
     if not fs.exists(path):
         raise InputError(f"paths file {path} does not exist. Fix: pass an existing paths file.")
     with fs.open(path, "rb") as handle:

@@ -12,7 +12,8 @@ and the threshold rules that applied. Kept documents carry every score in `score
 """
 from __future__ import annotations
 
-from typing import Iterator
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -21,16 +22,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.classify import Classifier, put_scores, score_documents, ship
-from jobs.config import ClassifierSettings, Config, ConfigError, QualityClassifierSettings
-from jobs.stage_io import StageOutput, begin_stage, marker_id, read_stage_input, write_stage
-from resources import resolve
-from udfs import classifiers
-from udfs.classifiers import ClassifierCard, ClassifierError
-from udfs.quality import Check, ThresholdPicker, ThresholdTable, combine, verdict
-
-STAGE = "quality"
-
+from corpusforge.jobs.classify import Classifier, put_scores, score_documents, ship
+from corpusforge.jobs.config import ClassifierSettings, Config, ConfigError, QualityClassifierSettings
+from corpusforge.jobs.stage import Stage, StageOutput
+from corpusforge.resources import resolve
+from corpusforge.udfs import classifiers
+from corpusforge.udfs.classifiers import ClassifierCard, ClassifierError
+from corpusforge.udfs.quality import Check, ThresholdPicker, ThresholdTable, combine, verdict
 
 def load_models(cfg: Config) -> list[Classifier]:
     """The enabled classifiers, their cards read and checked on the driver (a bad path or a combine
@@ -157,21 +155,29 @@ def judge(spark: SparkSession, cfg: Config, docs: DataFrame, chosen: list[Classi
     return put_scores(decided, entries).drop(*temp), scored, list(entries)
 
 
-def run(spark: SparkSession, cfg: Config, input_dir: str, output: str) -> dict:
-    started = begin_stage(cfg, output)
-    docs, marker = read_stage_input(spark, cfg, input_dir)
-    chosen, table, checks = check_models(cfg)
-    chosen = ship(spark, chosen, cfg.inference)
-    input_docs = docs.count()
-    judged, scored, keys = judge(spark, cfg, docs, chosen, table, checks)
-    judged = judged.persist(StorageLevel.DISK_ONLY)
-    try:
-        judged.count()  # inference runs once, here; the writes below read the persisted rows
-        result = StageOutput.by_reason(judged, STAGE, input_docs,
-                                       quality_stats(cfg, judged, chosen, table, checks, keys, scored.accounting()))
-        return write_stage(spark, cfg, STAGE, output, result, started, marker_id(marker))
-    finally:
-        judged.unpersist()
+class QualityStage(Stage):
+    name = "quality"
+    summary = "Quality: advertisement and fluency classifiers, thresholds per language and site."
+    input_help = "Output directory of the previous stage (safety)."
+    sections = ("inference",)
+
+    def check(self, cfg: Config, options: Mapping[str, Any]) -> None:
+        check_models(cfg)
+
+    @contextmanager
+    def transform(self, spark: SparkSession, cfg: Config, docs: DataFrame, options: Mapping[str, Any],
+                  output: str) -> Iterator[StageOutput]:
+        chosen, table, checks = check_models(cfg)
+        chosen = ship(spark, chosen, cfg.inference)
+        input_docs = docs.count()
+        judged, scored, keys = judge(spark, cfg, docs, chosen, table, checks)
+        judged = judged.persist(StorageLevel.DISK_ONLY)
+        try:
+            judged.count()  # inference runs once, here; the writes read the persisted rows
+            yield StageOutput.by_reason(judged, self.name, input_docs,
+                                        quality_stats(cfg, judged, chosen, table, checks, keys, scored.accounting()))
+        finally:
+            judged.unpersist()
 
 
 def quality_stats(cfg: Config, judged: DataFrame, chosen: list[Classifier], table: ThresholdTable,
@@ -206,10 +212,3 @@ def quality_stats(cfg: Config, judged: DataFrame, chosen: list[Classifier], tabl
         "histograms": histograms,
         **accounting,
     }
-
-
-if __name__ == "__main__":  # spark-submit jobs/quality.py --input … --output …
-    import sys
-
-    from jobs.cli import main
-    main(["quality", *sys.argv[1:]])

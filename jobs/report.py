@@ -16,8 +16,9 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from jobs.config import Config
-from jobs.stage_io import join, read_success, read_text, spark_path, write_text
+from corpusforge.jobs.config import Config
+from corpusforge.jobs.stage import read_success
+from corpusforge.jobs.storage import Storage, join, spark_path
 
 HISTOGRAM_BINS = 30
 TOP_DOMAINS = 15
@@ -33,7 +34,7 @@ def stage_dirs(cfg: Config, run_dir: str, stages: tuple[str, ...]) -> dict[str, 
 def gather(spark: SparkSession, cfg: Config, run_dir: str, stages: tuple[str, ...]) -> dict[str, Any]:
     """Every number the report shows, as plain JSON-able data."""
     dirs = stage_dirs(cfg, run_dir, stages)
-    stats = {s: json.loads(read_text(cfg, join(d, "_stats.json")) or "{}") for s, d in dirs.items()}
+    stats = {s: json.loads(Storage.of(cfg).read_text(join(d, "_stats.json")) or "{}") for s, d in dirs.items()}
     data: dict[str, Any] = {"stages": list(dirs), "funnel": [], "removed_by_reason": {}, "timings": {},
                             "languages": {}, "domains": {}, "histograms": {}, "samples": {}, "clusters": None}
     chars_in = None
@@ -226,8 +227,8 @@ def _doc_html(doc: dict) -> str:
 def build_report(spark: SparkSession, cfg: Config, run_dir: str, stages: tuple[str, ...]) -> dict[str, Any]:
     """Write DIR/report.html and put the same numbers under "report" in DIR/stats.json."""
     data = gather(spark, cfg, run_dir, stages)
-    write_text(cfg, join(run_dir, "report.html"), render(data))
-    stats = json.loads(read_text(cfg, join(run_dir, "stats.json")) or "{}")
+    Storage.of(cfg).write_text(join(run_dir, "report.html"), render(data))
+    stats = json.loads(Storage.of(cfg).read_text(join(run_dir, "stats.json")) or "{}")
     stats["report"] = data
-    write_text(cfg, join(run_dir, "stats.json"), json.dumps(stats, indent=2, sort_keys=True, ensure_ascii=False))
+    Storage.of(cfg).write_text(join(run_dir, "stats.json"), json.dumps(stats, indent=2, sort_keys=True, ensure_ascii=False))
     return data

@@ -11,28 +11,43 @@ threshold. Kept documents carry their classifier scores in `scores`.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
+
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.blocklists import check_list_files, mark_blocked_domains, mark_blocked_words
-from jobs.classify import Classifier, load_classifiers, merge_scores, put_scores, removes, score_documents, ship
-from jobs.config import Config
-from jobs.stage_io import StageOutput, begin_stage, marker_id, read_stage_input, write_stage
-
-STAGE = "safety"
+from corpusforge.jobs.blocklists import check_list_files, mark_blocked_domains, mark_blocked_words
+from corpusforge.jobs.classify import Classifier, load_classifiers, merge_scores, put_scores, removes, score_documents, ship
+from corpusforge.jobs.config import Config
+from corpusforge.jobs.stage import Stage, StageOutput
 
 
-def check_models(cfg: Config) -> list[Classifier]:
-    """Read every enabled classifier's card on the driver: a wrong path fails before Spark works."""
-    return load_classifiers(cfg.safety.classifiers)
+class SafetyStage(Stage):
+    name = "safety"
+    summary = "Safety: block-domain list, block-word lists, toxicity and pornography classifiers."
+    input_help = "Output directory of the previous stage (dedup)."
+    sections = ("inference",)  # the classifiers' windows, batches and long-document policy
 
+    def check(self, cfg: Config, options: Mapping[str, Any]) -> None:
+        """Every block-domain and block-word list file, then every enabled classifier's card."""
+        check_list_files(cfg)
+        load_classifiers(cfg.safety.classifiers)
 
-def check_start_up(cfg: Config) -> list[Classifier]:
-    """Everything the stage reads from conf, checked on the driver before Spark starts: every block-domain
-    and block-word list file, then every enabled classifier. Raises ConfigError naming the conf key."""
-    check_list_files(cfg)
-    return check_models(cfg)
+    @contextmanager
+    def transform(self, spark: SparkSession, cfg: Config, docs: DataFrame, options: Mapping[str, Any],
+                  output: str) -> Iterator[StageOutput]:
+        chosen = ship(spark, load_classifiers(cfg.safety.classifiers), cfg.inference)
+        input_docs = docs.count()
+        screened, scored = screen(spark, cfg, docs, chosen)
+        screened = screened.persist(StorageLevel.DISK_ONLY)
+        try:
+            screened.count()  # inference runs once, here; the writes read the persisted rows
+            yield StageOutput.by_reason(screened, self.name, input_docs,
+                                        safety_stats(screened, chosen, scored.accounting()))
+        finally:
+            screened.unpersist()
 
 
 def screen(spark: SparkSession, cfg: Config, docs: DataFrame, chosen: list[Classifier]):
@@ -58,24 +73,6 @@ def screen(spark: SparkSession, cfg: Config, docs: DataFrame, chosen: list[Class
     return merged.withColumn("reason", reason).withColumn("detail", detail), scored
 
 
-def run(spark: SparkSession, cfg: Config, input_dir: str, output: str) -> dict:
-    checked = check_start_up(cfg)  # again here: `corpusforge run` and spark-submit reach the stage this way
-    started = begin_stage(cfg, output)
-    docs, marker = read_stage_input(spark, cfg, input_dir)
-    chosen = ship(spark, checked, cfg.inference)
-    input_docs = docs.count()
-    screened, scored = screen(spark, cfg, docs, chosen)
-    screened = screened.persist(StorageLevel.DISK_ONLY)
-    try:
-        screened.count()  # inference runs once, here; the writes below read the persisted rows
-        result = StageOutput.by_reason(screened, STAGE, input_docs,
-                                       safety_stats(screened, chosen, scored.accounting()))
-        return write_stage(spark, cfg, STAGE, output, result, started,
-                           marker_id(marker))
-    finally:
-        screened.unpersist()
-
-
 def safety_stats(screened: DataFrame, chosen: list[Classifier], accounting: dict) -> dict:
     """What each filter saw and did, for _stats.json and the run report."""
     blocked_by_list = {r["blocked_list"]: r["n"] for r in screened.where(F.col("reason") == "blocked_domain")
@@ -88,10 +85,3 @@ def safety_stats(screened: DataFrame, chosen: list[Classifier], accounting: dict
                                      "languages": c.settings.languages, "scored_docs": int(scored[c.name])}
                             for c in chosen},
             **accounting}
-
-
-if __name__ == "__main__":  # spark-submit jobs/safety.py --input … --output …
-    import sys
-
-    from jobs.cli import main
-    main(["safety", *sys.argv[1:]])

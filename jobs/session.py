@@ -6,7 +6,7 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from jobs.config import Config
+from corpusforge.jobs.config import Config
 
 
 def under_spark_submit() -> bool:

@@ -21,10 +21,10 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jobs.config import Config, ConfigError
-from resources import resolve
-from udfs.block_words import WordList, find_words
-from udfs.classifier_training import Examples, TrainingOptions, stratified_sample, train_classifier
+from corpusforge.jobs.config import Config, ConfigError
+from corpusforge.resources import resolve
+from corpusforge.udfs.block_words import WordList, find_words
+from corpusforge.udfs.classifier_training import Examples, TrainingOptions, stratified_sample, train_classifier
 
 
 class RecipeError(ValueError):
@@ -203,8 +203,3 @@ def run(cfg: Config, recipe: Recipe, data_root: str | Path, output: str | Path) 
     (Path(output) / "recipe.json").write_text(json.dumps(recipe.model_dump(), indent=2, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
     return metrics
-
-
-if __name__ == "__main__":  # python jobs/train.py --recipe … --output …
-    from jobs.cli import main
-    main(["train-classifier", *sys.argv[1:]])

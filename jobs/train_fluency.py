@@ -27,14 +27,14 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jobs.config import Config, ConfigError
-from jobs.train import RecipeError, passages, read_jsonl
-from udfs import classifiers
-from udfs.classifier_training import TrainingOptions, binary_metrics, embed_texts, split_of, train_head
-from udfs.classifiers import ClassifierCard
-from udfs.language import detect_language
-from udfs.quality import COMBINE_METHODS, combine
-from udfs.quality_data import ASPECTS, Example, Materials, Passage, labelled_examples, vocabulary_of
+from corpusforge.jobs.config import Config, ConfigError
+from corpusforge.jobs.train import RecipeError, passages, read_jsonl
+from corpusforge.udfs import classifiers
+from corpusforge.udfs.classifier_training import TrainingOptions, binary_metrics, embed_texts, split_of, train_head
+from corpusforge.udfs.classifiers import ClassifierCard
+from corpusforge.udfs.language import detect_language
+from corpusforge.udfs.quality import COMBINE_METHODS, combine
+from corpusforge.udfs.quality_data import ASPECTS, Example, Materials, Passage, labelled_examples, vocabulary_of
 
 
 class Strict(BaseModel):
@@ -367,8 +367,3 @@ def run(cfg: Config, recipe: FluencyRecipe, data_root: str | Path, output: str |
 def check(cfg: Config, recipe: FluencyRecipe) -> None:
     if cfg.training.validation_fraction + cfg.training.test_fraction >= 1:
         raise ConfigError("conf keys 'training.validation_fraction' + 'training.test_fraction' must be < 1.")
-
-
-if __name__ == "__main__":  # python jobs/train_fluency.py --recipe … --output …
-    from jobs.cli import main
-    main(["train-fluency", *sys.argv[1:]])

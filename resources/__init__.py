@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 RESOURCES_DIR = Path(__file__).resolve().parent
+PACKAGE = __name__.split(".")[0]  # corpusforge: this folder is corpusforge.resources
 PREFIX = "resources/"
 
 
@@ -37,12 +38,12 @@ def data_dir() -> Path:
         if find_spec is None:
             continue
         try:
-            spec = find_spec(__name__, directories)
+            spec = find_spec(PACKAGE, directories)
         except (ImportError, ValueError, TypeError):
             continue
         for location in (spec.submodule_search_locations or []) if spec else []:
-            if (Path(location) / "NOTICE").is_file():
-                return Path(location)
+            if (Path(location) / RESOURCES_DIR.name / "NOTICE").is_file():
+                return Path(location) / RESOURCES_DIR.name
     raise FileNotFoundError(
         f"the bundled resources (block lists, lexicons, models) are not readable at {RESOURCES_DIR}, an archive, "
         "and no installed corpusforge provides them. Fix: install corpusforge where the driver runs "

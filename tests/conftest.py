@@ -12,7 +12,7 @@ SHARED = ROOT.parent / "shared" / "data"
 
 @pytest.fixture(scope="session")
 def cfg_factory():
-    from jobs.config import load_config
+    from corpusforge.jobs.config import load_config
 
     def make(*sets: str):
         return load_config(None, ["spark.master=local[2]", "spark.shuffle_partitions=4", *sets])
@@ -21,7 +21,7 @@ def cfg_factory():
 
 @pytest.fixture(scope="session")
 def spark(cfg_factory):
-    from jobs.session import build_session
+    from corpusforge.jobs.session import build_session
 
     session = build_session(cfg_factory())
     yield session
@@ -36,10 +36,10 @@ def sample_warcs() -> list[str]:
 @pytest.fixture(scope="session")
 def format_output(spark, cfg_factory, sample_warcs, tmp_path_factory):
     """The Format stage over the bundled sample WARCs, run once and shared by later-stage tests."""
-    from jobs import format as format_stage
-
+    from corpusforge.jobs.format import FormatStage
+    from corpusforge.jobs.stage import run_stage
     out = tmp_path_factory.mktemp("format") / "out"
-    stats = format_stage.run(spark, cfg_factory(), sample_warcs, str(out))
+    stats = run_stage(spark, cfg_factory(), FormatStage(), sample_warcs, str(out))
     return out, stats
 
 

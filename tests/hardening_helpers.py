@@ -86,14 +86,14 @@ def write_warc(pages: list[tuple[str, list[tuple[str, str]], bytes]], gzip_recor
 @lru_cache(maxsize=1)
 def format_options():
     """The Format options of the bundled configuration (conf/default.yaml + conf/local.yaml)."""
-    from jobs.config import load_config
-    from jobs.format import format_options as from_conf
+    from corpusforge.jobs.config import load_config
+    from corpusforge.jobs.format import format_options as from_conf
     return from_conf(load_config(None, []))
 
 
 def convert(data: bytes, options=None, name: str = "fuzz.warc.gz") -> tuple[list[dict], dict]:
     """Every row ArchiveToDocuments yields for one file: (document rows, the file's summary)."""
-    from udfs.documents import ArchiveToDocuments
+    from corpusforge.udfs.documents import ArchiveToDocuments
     rows = list(ArchiveToDocuments(options or format_options()).rows(io.BytesIO(data), f"/fuzz/{name}"))
     assert rows and rows[-1]["file_summary"] is not None, "the last row of a file is always its summary"
     assert all(r["file_summary"] is None for r in rows[:-1])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from udfs.block_words import WordList, WordPolicy, automaton_builds, find_words, judge, list_for_language
+from corpusforge.udfs.block_words import WordList, WordPolicy, automaton_builds, find_words, judge, list_for_language
 
 EN = WordList.from_lines(["ass", "2 girls 1 cup", "Fuck", "# a comment", "", "shit"], substrings=False)
 ZH = WordList.from_lines(["色情", "淫秽", "13.", "av女优"], substrings=True)

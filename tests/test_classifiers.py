@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from tiny_models import make_head, make_tiny_bert
-from udfs import classifiers
-from udfs.classifiers import ClassifierCard, ClassifierError, Scorer, WindowPolicy
+from corpusforge.udfs import classifiers
+from corpusforge.udfs.classifiers import ClassifierCard, ClassifierError, Scorer, WindowPolicy
 
 TEXTS = ["you are an idiot", "the water is nice today", "你是傻子", "good " * 30 + "bad " * 30 + "hate " * 30,
          "", "what a great day, I love it", "war", "他是坏人"]
@@ -119,7 +119,7 @@ def test_spark_inference_loads_each_model_once_per_worker(spark, cfg_factory, ti
     """12 tasks of many small Arrow batches on local[2]: every worker loads the shared encoder and
     both heads once (3 loads per worker) however many batches and tasks it runs, and the scores
     equal the driver's."""
-    from jobs.classify import load_classifiers, merge_scores, score_documents, ship
+    from corpusforge.jobs.classify import load_classifiers, merge_scores, score_documents, ship
 
     root, _, first, second = tiny
     # fresh copies: no worker of this session has loaded these paths before

@@ -12,9 +12,9 @@ import json
 import pytest
 
 from conftest import shared_data
-from jobs.config import load_config
-from udfs.cleaning import Cleaner, settings_from_conf
-from udfs.language import detect_language
+from corpusforge.jobs.config import load_config
+from corpusforge.udfs.cleaning import Cleaner, settings_from_conf
+from corpusforge.udfs.language import detect_language
 
 CONF = load_config(None, [])
 # Rules that count words, and so misfire when a Chinese sentence is taken for one word.
@@ -32,8 +32,8 @@ def cleaner(**thresholds) -> Cleaner:
 
 @pytest.fixture(scope="module")
 def gne_documents() -> list[dict]:
-    from jobs.format import format_options
-    from udfs.documents import ArchiveToDocuments
+    from corpusforge.jobs.format import format_options
+    from corpusforge.udfs.documents import ArchiveToDocuments
 
     path = shared_data() / "warc" / "built" / "gne-chinese-news.warc.gz"
     with open(path, "rb") as handle:

@@ -5,9 +5,9 @@ import dataclasses
 
 import pytest
 
-from jobs.config import load_config
-from udfs.cleaning import settings_from_conf
-from udfs.text_normalise import normalise
+from corpusforge.jobs.config import load_config
+from corpusforge.udfs.cleaning import settings_from_conf
+from corpusforge.udfs.text_normalise import normalise
 
 OPTIONS = settings_from_conf(load_config(None, []).clean.model_dump()).normalise
 

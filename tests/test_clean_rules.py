@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.config import CleanThresholds, load_config
-from udfs import clean_rules
-from udfs.cleaning import Cleaner, settings_from_conf
-from udfs.text_units import tokens, words
+from corpusforge.jobs.config import CleanThresholds, load_config
+from corpusforge.udfs import clean_rules
+from corpusforge.udfs.cleaning import Cleaner, settings_from_conf
+from corpusforge.udfs.text_units import tokens, words
 
 CONF = load_config(None, [])
 CLEANER = Cleaner(settings_from_conf(CONF.clean.model_dump()))

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from jobs.cli import app
+from corpusforge.jobs.cli import app
 
 ENGLISH = ("The old bridge across the river was built in 1890 and it still carries traffic every day. "
            "Local farmers bring their vegetables to the market that opens on the square each Saturday morning.")
@@ -15,10 +15,10 @@ ENGLISH = ("The old bridge across the river was built in 1890 and it still carri
 
 @pytest.fixture(scope="module")
 def clean_output(spark, cfg_factory, format_output, tmp_path_factory):
-    from jobs import clean
-
+    from corpusforge.jobs.clean import CleanStage
+    from corpusforge.jobs.stage import run_stage
     out = tmp_path_factory.mktemp("clean") / "out"
-    stats = clean.run(spark, cfg_factory(), str(format_output[0]), str(out))
+    stats = run_stage(spark, cfg_factory(), CleanStage(), str(format_output[0]), str(out))
     return out, stats
 
 
@@ -71,7 +71,7 @@ def test_explain_looks_a_document_up_by_id(clean_output):
 
 
 def test_explain_prints_every_rule_against_its_threshold():
-    from udfs.clean_rules import RULE_NAMES
+    from corpusforge.udfs.clean_rules import RULE_NAMES
 
     result = CliRunner().invoke(app, ["explain", "--text", ENGLISH, "--language", "en"])
     assert result.exit_code == 0, result.output

@@ -146,7 +146,7 @@ def run_summary(run_dir: Path) -> dict:
 @pytest.fixture(scope="module")
 def local_result(spark, cfg_factory, warc_inputs, tmp_path_factory) -> dict:
     """The whole pipeline in local mode over the same inputs, once for both tests."""
-    from jobs.pipeline import run_pipeline
+    from corpusforge.jobs.pipeline import run_pipeline
 
     cfg = cfg_factory()
     out = tmp_path_factory.mktemp("local") / "run"

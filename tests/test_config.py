@@ -1,8 +1,8 @@
 """Configuration: default.yaml ← --conf file ← --set, validated at start-up with messages naming the key."""
 import pytest
 
-from conf import DEFAULT_FILE, LOCAL_FILE
-from jobs.config import Config, ConfigError, load_config
+from corpusforge.conf import DEFAULT_FILE, LOCAL_FILE
+from corpusforge.jobs.config import Config, ConfigError, load_config
 
 
 def test_default_and_local_files_validate():

@@ -26,7 +26,7 @@ def union_find_labels(edges):
 
 
 def test_connected_components_match_union_find(spark, tmp_path):
-    from jobs.connected_components import connected_components
+    from corpusforge.jobs.connected_components import connected_components
 
     rng = random.Random(4)
     ids = [f"n{i:04d}" for i in range(400)]

@@ -6,10 +6,10 @@ import pytest
 from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 
-from jobs.config import load_config
-from udfs.lsh import candidate_probability, datasketch_optimum
-from udfs.minhash import EMPTY, dedup_features, estimated_jaccard, permutations, signatures
-from udfs.shingles import (TokenBatch, content_hash, shingle_hash32, shingle_hashes, shingle_keys, tokens,
+from corpusforge.jobs.config import load_config
+from corpusforge.udfs.lsh import candidate_probability, datasketch_optimum
+from corpusforge.udfs.minhash import EMPTY, dedup_features, estimated_jaccard, permutations, signatures
+from corpusforge.udfs.shingles import (TokenBatch, content_hash, shingle_hash32, shingle_hashes, shingle_keys, tokens,
                            unique_per_document)
 
 

@@ -8,7 +8,7 @@ import string
 
 import pytest
 
-from udfs.shingles import tokens
+from corpusforge.udfs.shingles import tokens
 
 pytestmark = pytest.mark.spark
 
@@ -36,7 +36,7 @@ def jaccard(a: str, b: str) -> float:
 
 
 def doc(id_, text, dump=None, date="2021-01-01T00:00:00Z"):
-    from udfs.dumps import dump_order
+    from corpusforge.udfs.dumps import dump_order
     return {"id": id_, "url": f"https://example.org/{id_}", "host": "example.org", "domain": "example.org",
             "dump": dump, "dump_order": dump_order(dump, date), "warc_file": "x.warc.gz",
             "warc_record_id": f"<urn:uuid:{id_}>", "warc_date": date, "language": "en", "language_score": 0.99,
@@ -50,7 +50,7 @@ def write_input(spark, path, rows, partitions=4):
     import pyarrow.parquet as pq
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    from jobs.stage_io import DOCUMENT_SCHEMA
+    from corpusforge.jobs.stage import DOCUMENT_SCHEMA
     schema = to_arrow_schema(DOCUMENT_SCHEMA)
     (path / "kept").mkdir(parents=True)
     for part in range(partitions):
@@ -101,8 +101,8 @@ EXPECTED_REMOVED = {
 
 
 def test_known_structure_ties_short_documents_and_partitioning(spark, cfg_factory, tmp_path):
-    from jobs import dedup
-
+    from corpusforge.jobs.dedup import DedupStage
+    from corpusforge.jobs.stage import run_stage
     rows, parts = known_corpus()
     assert jaccard(" ".join(parts["a"][0]), " ".join(parts["a"][1])) >= 0.7
     assert jaccard(" ".join(parts["b"][0]), " ".join(parts["b"][1])) < 0.7
@@ -114,7 +114,7 @@ def test_known_structure_ties_short_documents_and_partitioning(spark, cfg_factor
         spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
         source = write_input(spark, tmp_path / f"in{partitions}", rows, partitions)
         out = str(tmp_path / f"out{partitions}")
-        stats = dedup.run(spark, cfg_factory(), source, out)
+        stats = run_stage(spark, cfg_factory(), DedupStage(), source, out)
         assert stats["input_docs"] == len(rows) == stats["kept_docs"] + stats["removed_docs"]
         results.append(outcome(out))
     spark.conf.set("spark.sql.shuffle.partitions", "4")
@@ -128,14 +128,14 @@ def test_known_structure_ties_short_documents_and_partitioning(spark, cfg_factor
 
 
 def test_huge_bucket_of_near_identical_pages_is_a_star_not_all_pairs(spark, cfg_factory, tmp_path):
-    from jobs import dedup
-
+    from corpusforge.jobs.dedup import DedupStage
+    from corpusforge.jobs.stage import run_stage
     n = 20_000
     boilerplate = " ".join(words(60, random.Random(1)))
     unique = ("".join(string.ascii_lowercase[(i // 26 ** k) % 26] for k in range(4)) for i in range(n))
     rows = [doc(f"p{i:05d}", f"{boilerplate} {u}", "CC-MAIN-2020-10") for i, u in enumerate(unique)]
     rows[123]["dump"], rows[123]["dump_order"] = "CC-MAIN-2022-05", 202205
-    stats = dedup.run(spark, cfg_factory(), write_input(spark, tmp_path / "in", rows), str(tmp_path / "out"))
+    stats = run_stage(spark, cfg_factory(), DedupStage(), write_input(spark, tmp_path / "in", rows), str(tmp_path / "out"))
     assert stats["kept_docs"] == 1 and stats["removed_docs"] == n - 1
     assert stats["distinct_normalised_texts"] == n  # not exact duplicates: the fuzzy path did this
     assert stats["largest_cluster"] == n
@@ -146,22 +146,22 @@ def test_huge_bucket_of_near_identical_pages_is_a_star_not_all_pairs(spark, cfg_
 
 
 def test_incremental_dedup_against_an_index_keeps_the_newest_and_reports_superseded(spark, cfg_factory, tmp_path):
-    from jobs import dedup
-
+    from corpusforge.jobs.dedup import DedupStage
+    from corpusforge.jobs.stage import run_stage
     rng = random.Random(9)
     x, y, z = (words(150, rng) for _ in range(3))
     old = [doc("x-old", " ".join(x), "CC-MAIN-2019-04"), doc("y-old", " ".join(y), "CC-MAIN-2019-04"),
            doc("z-old", " ".join(z), "CC-MAIN-2019-04"), doc("y-old-copy", " ".join(y), "CC-MAIN-2018-30")]
     first = str(tmp_path / "first")
-    stats1 = dedup.run(spark, cfg_factory(), write_input(spark, tmp_path / "in1", old), first)
+    stats1 = run_stage(spark, cfg_factory(), DedupStage(), write_input(spark, tmp_path / "in1", old), first)
     assert stats1["kept_docs"] == 3
 
     new = [doc("x-new", " ".join(edit(x, 3, rng)), "CC-MAIN-2021-04"),  # newer near copy: supersedes x-old
            doc("y-older", " ".join(y), "CC-MAIN-2017-13"),  # an older dump processed late: loses to y-old
            doc("w-new", " ".join(words(150, rng)), "CC-MAIN-2021-04")]
     second = str(tmp_path / "second")
-    stats2 = dedup.run(spark, cfg_factory(), write_input(spark, tmp_path / "in2", new), second,
-                       index=f"{first}/index")
+    stats2 = run_stage(spark, cfg_factory(), DedupStage(), write_input(spark, tmp_path / "in2", new), second,
+                       {"index": f"{first}/index"})
     assert stats2["input_docs"] == 3 and stats2["indexed_docs"] == 3 and stats2["superseded_docs"] == 1
     kept, removed = outcome(second)
     assert kept == ["w-new", "x-new"]
@@ -173,19 +173,19 @@ def test_incremental_dedup_against_an_index_keeps_the_newest_and_reports_superse
     index_ids = sorted(pq.read_table(f"{second}/index", columns=["id"]).column("id").to_pylist())
     assert index_ids == ["w-new", "x-new", "y-old", "z-old"]
 
-    from jobs.config import load_config
-    from jobs.stage_io import InputError
+    from corpusforge.jobs.config import load_config
+    from corpusforge.jobs.stage import InputError
     other = load_config(None, ["spark.master=local[2]", "dedup.seed=2"])
     with pytest.raises(InputError, match="seed"):
-        dedup.run(spark, other, write_input(spark, tmp_path / "in3", new), str(tmp_path / "third"),
-                  index=f"{first}/index")
+        run_stage(spark, other, DedupStage(), write_input(spark, tmp_path / "in3", new), str(tmp_path / "third"),
+                  {"index": f"{first}/index"})
 
 
 def test_dedup_on_the_sample_format_output(spark, cfg_factory, format_output, tmp_path):
-    from jobs import dedup
-
+    from corpusforge.jobs.dedup import DedupStage
+    from corpusforge.jobs.stage import run_stage
     source, format_stats = format_output
-    stats = dedup.run(spark, cfg_factory(), str(source), str(tmp_path / "out"))
+    stats = run_stage(spark, cfg_factory(), DedupStage(), str(source), str(tmp_path / "out"))
     assert stats["input_docs"] == format_stats["kept_docs"] > 0
     assert stats["input_docs"] == stats["kept_docs"] + stats["removed_docs"]
     assert set(stats["removed_by_reason"]) <= {"exact_duplicate", "near_duplicate"}

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jobs.cli import app
+from corpusforge.jobs.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = str(ROOT / "tests" / "data" / "warc")
@@ -17,7 +17,7 @@ def no_spark(monkeypatch):
     """Starting a SparkSession in these tests is the failure being tested for."""
     def forbid(cfg):
         raise AssertionError("the CLI started Spark for an input or configuration error")
-    monkeypatch.setattr("jobs.session.build_session", forbid)
+    monkeypatch.setattr("corpusforge.jobs.session.build_session", forbid)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -39,7 +39,7 @@ def test_user_errors_exit_2_with_one_line(no_spark, tmp_path, args, message):
 
 
 def test_the_console_script_reports_a_missing_input_without_starting_a_jvm(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "jobs.cli", "format", "--input", str(tmp_path / "missing.warc.gz"),
+    result = subprocess.run([sys.executable, "-m", "corpusforge", "format", "--input", str(tmp_path / "missing.warc.gz"),
                              "--output", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"corpusforge: input {tmp_path}/missing.warc.gz does not exist. "

@@ -11,8 +11,9 @@ import pytest
 from conftest import DATA
 from pyspark.sql import functions as F
 
-from jobs import format as format_stage
+from corpusforge.jobs.format import FormatStage
 
+from corpusforge.jobs.stage import run_stage
 pytestmark = pytest.mark.spark
 FILES = ("ccbot-2019-12-single.warc.gz", "CC-MAIN-2020-34-sample.warc.gz")
 
@@ -56,8 +57,8 @@ def test_http_url_and_paths_file_with_prefix(spark, cfg_factory, http_server, lo
     paths = tmp_path / "warc.paths"
     paths.write_text(f"{FILES[1]}\n")  # a relative line, joined to format.paths_prefix
     out = tmp_path / "out"
-    stats = format_stage.run(spark, cfg_factory(f"format.paths_prefix={http_server}/"),
-                             [f"{http_server}/{FILES[0]}", str(paths)], str(out))
+    stats = run_stage(spark, cfg_factory(f"format.paths_prefix={http_server}/"), FormatStage(),
+              [f"{http_server}/{FILES[0]}", str(paths)], str(out))
     assert sorted(stats["files"]) == sorted(f"{http_server}/{name}" for name in FILES)
     assert stats["failed_files"] == {} and stats["kept_docs"] == len(local_reference) > 0
     assert kept_by_id(spark, out) == local_reference
@@ -88,7 +89,7 @@ def test_s3_glob_through_an_s3_compatible_server(spark, cfg_factory, s3_bucket, 
     sets = [f"io.storage_options.s3.endpoint_url={s3_bucket}", "io.storage_options.s3.key=testing",
             "io.storage_options.s3.secret=testing", "io.storage_options.s3.client_kwargs.region_name=us-east-1"]
     out = tmp_path / "out"
-    stats = format_stage.run(spark, cfg_factory(*sets), ["s3://corpus/crawl-data/*/segments/*/warc/*.warc.gz"], str(out))
+    stats = run_stage(spark, cfg_factory(*sets), FormatStage(), ["s3://corpus/crawl-data/*/segments/*/warc/*.warc.gz"], str(out))
     assert len(stats["files"]) == 2 and all(name.startswith("s3://corpus/") for name in stats["files"])
     assert stats["failed_files"] == {}
     got = kept_by_id(spark, out)

@@ -8,8 +8,9 @@ import pytest
 from conftest import DATA, shared_data
 from format_helpers import count_html_200, html_responses, write_arc
 
-from jobs import format as format_stage
+from corpusforge.jobs.format import FormatStage
 
+from corpusforge.jobs.stage import run_stage
 pytestmark = pytest.mark.spark
 KANA = set(chr(c) for c in range(0x3041, 0x30FF))
 MOJIBAKE = ("Ã", "ã\x81", "ã\x82", "¤", "\ufffd", "æ\x97", "ï¼")
@@ -78,7 +79,7 @@ def test_japanese_clueweb_pages_come_out_without_mojibake(format_output, spark):
 def test_ids_do_not_depend_on_partitioning(format_output, spark, cfg_factory, sample_warcs, tmp_path):
     out_four, _ = format_output  # files_per_task=1: one task per file
     out_one = tmp_path / "one_task"
-    format_stage.run(spark, cfg_factory("format.files_per_task=4"), sample_warcs, str(out_one))
+    run_stage(spark, cfg_factory("format.files_per_task=4"), FormatStage(), sample_warcs, str(out_one))
     assert len(list((out_four / "kept").glob("part-*.parquet"))) == len(sample_warcs) == 4
     assert len(list((out_one / "kept").glob("part-*.parquet"))) == 1
     for table in ("kept", "removed"):
@@ -112,7 +113,7 @@ def edge_run(spark, cfg_factory, tmp_path_factory):
         pass
     (work / "edge.paths").write_text("# edge inputs\n" + "\n".join(lines) + "\n")
     out = work / "out"
-    stats = format_stage.run(spark, cfg_factory(), [str(work / "edge.paths")], str(out))
+    stats = run_stage(spark, cfg_factory(), FormatStage(), [str(work / "edge.paths")], str(out))
     return work, out, stats, pages, real_arc
 
 
@@ -147,7 +148,7 @@ def test_truncated_payload_is_kept_and_flagged(edge_run, spark):
 
 def test_truncated_payload_is_removed_when_asked(spark, cfg_factory, tmp_path):
     path = DATA / "warc" / "edge" / "ccbot-2017-07-truncated-payload.warc.gz"
-    stats = format_stage.run(spark, cfg_factory("format.skip_truncated=true", "output.jsonl=false"), [str(path)],
+    stats = run_stage(spark, cfg_factory("format.skip_truncated=true", "output.jsonl=false"), FormatStage(), [str(path)],
                              str(tmp_path / "out"))
     assert (stats["kept_docs"], stats["removed_by_reason"]) == (0, {"truncated": 1})
     assert not (tmp_path / "out" / "kept_jsonl").exists()  # JSONL only when conf asks for it

@@ -21,12 +21,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-import jobs.config
-from conf import DEFAULT_FILE
-from jobs.cli import app
-from jobs.config import OVERRIDE_TABLES, ConfigError, load_config
+import corpusforge.jobs.config
+from corpusforge.conf import DEFAULT_FILE
+from corpusforge.jobs.cli import app
+from corpusforge.jobs.config import OVERRIDE_TABLES, ConfigError, load_config
 
-_read_yaml = jobs.config._read_yaml
+_read_yaml = corpusforge.jobs.config._read_yaml
 
 
 @lru_cache(maxsize=None)
@@ -37,7 +37,7 @@ def _parsed(path: Path) -> dict:
 @pytest.fixture(autouse=True)
 def cached_yaml(monkeypatch):
     """Parse each YAML file once (PyYAML takes ~0.1 s per load of default.yaml); validation is untouched."""
-    monkeypatch.setattr(jobs.config, "_read_yaml", lambda path: copy.deepcopy(_parsed(Path(path))))
+    monkeypatch.setattr(corpusforge.jobs.config, "_read_yaml", lambda path: copy.deepcopy(_parsed(Path(path))))
 
 
 def leaves(node, path=()):
@@ -136,7 +136,7 @@ def test_overriding_one_yaml_alias_leaves_its_twin_alone(tmp_path):
 def no_spark(monkeypatch):
     def forbid(cfg):
         raise AssertionError("the CLI started Spark for a configuration or input error")
-    monkeypatch.setattr("jobs.session.build_session", forbid)
+    monkeypatch.setattr("corpusforge.jobs.session.build_session", forbid)
 
 
 @pytest.fixture
@@ -225,18 +225,19 @@ def test_an_unreadable_block_list_stops_a_run_before_format(no_spark, tmp_path, 
 
 
 def test_a_run_that_stops_before_safety_does_not_check_its_lists(tmp_path):
-    from jobs.pipeline import check_start_up
+    from corpusforge.jobs.pipeline import check_start_up
 
     missing = tmp_path / "missing-list.txt"
     cfg = load_config(None, [list_setting("domains", missing)])
-    check_start_up(cfg, "format", "dedup")  # Safety is not reached: its lists do not matter
+    sample = [str(Path(__file__).resolve().parent / "data" / "warc")]
+    check_start_up(cfg, sample, str(tmp_path / "out"), "format", "dedup")  # Safety is not reached: its lists do not matter
     with pytest.raises(ConfigError, match="safety.block_domains.lists.ut1-adult"):
-        check_start_up(cfg, "format", "safety")
+        check_start_up(cfg, sample, str(tmp_path / "out"), "format", "safety")
 
 
 @pytest.mark.parametrize("url, named", [("s4://bucket/domains.txt", "s4://"), ("nosuchfs://host/words.txt", "nosuchfs://")])
 def test_a_list_url_with_an_unsupported_scheme_is_refused(url, named):
-    from jobs.blocklists import check_list_files
+    from corpusforge.jobs.blocklists import check_list_files
 
     for kind in LIST_KEYS:
         with pytest.raises(ConfigError) as err:
@@ -249,7 +250,7 @@ def test_the_bundled_lists_and_readable_user_lists_pass(tmp_path):
     directory holding files, and a remote URL of a supported scheme (not fetched at start-up) pass."""
     import gzip
 
-    from jobs.blocklists import check_list_files, word_lists
+    from corpusforge.jobs.blocklists import check_list_files, word_lists
 
     check_list_files(load_config(None, []))
     words = tmp_path / "words.txt.gz"

@@ -21,15 +21,15 @@ from hardening_helpers import assert_accounted, convert, fuzz_settings, gzip_per
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobs.config import load_config
-from udfs import clean_rules
-from udfs.cleaning import Cleaner, settings_from_conf
-from udfs.content_encoding import decode_content, is_encoded
-from udfs.extraction import ExtractionOptions, TreeTooLarge, extract_main_text
-from udfs.html_decoding import decode_html, looks_binary, looks_like_html
-from udfs.text_normalise import normalise
-from udfs.text_units import char_classes, class_runs, foreign_script_fraction, tokens
-from udfs.warc_records import CorruptArchive, iter_records
+from corpusforge.jobs.config import load_config
+from corpusforge.udfs import clean_rules
+from corpusforge.udfs.cleaning import Cleaner, settings_from_conf
+from corpusforge.udfs.content_encoding import decode_content, is_encoded
+from corpusforge.udfs.extraction import ExtractionOptions, TreeTooLarge, extract_main_text
+from corpusforge.udfs.html_decoding import decode_html, looks_binary, looks_like_html
+from corpusforge.udfs.text_normalise import normalise
+from corpusforge.udfs.text_units import char_classes, class_runs, foreign_script_fraction, tokens
+from corpusforge.udfs.warc_records import CorruptArchive, iter_records
 
 # --- seeds: real records, kept small where every example runs trafilatura ----------------------------
 CC_2020 = "CC-MAIN-2020-34-sample.warc.gz"       # warcinfo, request, response, metadata (WARC/1.0)

@@ -17,11 +17,11 @@ import pytest
 from tiny_models import make_head, make_tiny_bert
 from typer.testing import CliRunner
 
-from jobs.classify import load_classifiers
-from jobs.cli import app
-from jobs.config import ConfigError, load_config
-from udfs import classifiers
-from udfs.classifiers import ClassifierCard, ClassifierError
+from corpusforge.jobs.classify import load_classifiers
+from corpusforge.jobs.cli import app
+from corpusforge.jobs.config import ConfigError, load_config
+from corpusforge.udfs import classifiers
+from corpusforge.udfs.classifiers import ClassifierCard, ClassifierError
 
 class _Payload:
     """Unpickling this creates the marker file: the proof that a pickle was loaded."""
@@ -156,7 +156,7 @@ def test_a_model_asking_for_remote_code_is_refused_with_a_clear_error(encoder, t
 def no_spark(monkeypatch):
     def forbid(cfg):
         raise AssertionError("the CLI started Spark although a model directory is unusable")
-    monkeypatch.setattr("jobs.session.build_session", forbid)
+    monkeypatch.setattr("corpusforge.jobs.session.build_session", forbid)
 
 
 def test_the_safety_command_refuses_a_pickle_model_at_start_up(no_spark, encoder, tmp_path, marker):

@@ -18,8 +18,8 @@ import numpy._core._multiarray_umath as numpy_core
 import pytest
 from hardening_helpers import assert_accounted, convert, format_options, real_pages, write_warc
 
-from jobs.config import load_config
-from udfs.cleaning import Cleaner, settings_from_conf
+from corpusforge.jobs.config import load_config
+from corpusforge.udfs.cleaning import Cleaner, settings_from_conf
 
 MIB = 1 << 20
 PYTHON_HEAP_BOUND = 96 * MIB     # the payload cap (format.max_html_bytes, 5 MB) times a handful of copies

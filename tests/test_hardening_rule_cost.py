@@ -18,10 +18,10 @@ import time
 
 import pytest
 
-from jobs.config import load_config
-from udfs import clean_rules
-from udfs.cleaning import Cleaner, settings_from_conf
-from udfs.text_normalise import normalise
+from corpusforge.jobs.config import load_config
+from corpusforge.udfs import clean_rules
+from corpusforge.udfs.cleaning import Cleaner, settings_from_conf
+from corpusforge.udfs.text_normalise import normalise
 
 CLEANER = Cleaner(settings_from_conf(load_config(None, []).clean.model_dump()))
 BASE_CHARS = 2_000

@@ -6,8 +6,8 @@ import json
 import pytest
 from run_outputs import final_documents
 
-from jobs.pipeline import run_pipeline
-from jobs.stage_io import join, read_success
+from corpusforge.jobs.pipeline import run_pipeline
+from corpusforge.jobs.stage import join, read_success
 
 pytestmark = pytest.mark.spark
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jobs.config import ConfigError
+from corpusforge.jobs.config import ConfigError
 from tiny_models import make_head, make_tiny_bert
-from udfs import classifiers
-from udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
-from udfs.quality import combine
-from udfs.quality_data import ASPECTS
+from corpusforge.udfs import classifiers
+from corpusforge.udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
+from corpusforge.udfs.quality import combine
+from corpusforge.udfs.quality_data import ASPECTS
 
 TEXTS = ["you are an idiot", "the water is nice today", "你是傻子", "good " * 40 + "bad " * 40,
          "", "what a great day, I love it", "buy now, great price, call me", "他是坏人", "war and peace " * 30]
@@ -70,7 +70,7 @@ def quality_cfg(cfg_factory, dirs, *sets, combine_weights="{consistency: 1, nois
 
 
 def test_stage_thresholds_resolve_model_defaults_and_overrides(four, cfg_factory):
-    from jobs.quality import check_models
+    from corpusforge.jobs.quality import check_models
 
     _, dirs = four
     cfg = quality_cfg(cfg_factory, dirs, "quality.thresholds.languages.zh.fluency=0.25",
@@ -84,7 +84,7 @@ def test_stage_thresholds_resolve_model_defaults_and_overrides(four, cfg_factory
 
 
 def test_stage_conf_errors_name_the_key(four, cfg_factory, tmp_path):
-    from jobs.quality import check_models
+    from corpusforge.jobs.quality import check_models
 
     _, dirs = four
     with pytest.raises(ConfigError, match="quality.thresholds.default.adverts"):
@@ -101,7 +101,7 @@ def test_stage_conf_errors_name_the_key(four, cfg_factory, tmp_path):
 
 
 def test_quality_command_reports_a_bad_model_path_before_spark(tmp_path, capsys):
-    from jobs.cli import main
+    from corpusforge.jobs.cli import main
 
     (tmp_path / "_SUCCESS").write_text("{}")  # a finished stage output, so the model path is what fails
     with pytest.raises(SystemExit) as done:

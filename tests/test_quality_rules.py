@@ -8,8 +8,8 @@ import random
 import numpy as np
 import pytest
 
-from udfs.quality import Check, ThresholdPicker, ThresholdTable, combine, verdict
-from udfs.quality_data import (ASPECTS, FAMILIES, Materials, Passage, labelled_examples, sentences,
+from corpusforge.udfs.quality import Check, ThresholdPicker, ThresholdTable, combine, verdict
+from corpusforge.udfs.quality_data import (ASPECTS, FAMILIES, Materials, Passage, labelled_examples, sentences,
                                vocabulary_of)
 
 TABLE = ThresholdTable(

@@ -11,18 +11,20 @@ pytestmark = pytest.mark.spark
 
 
 def test_quality_stage_on_the_sample_format_output(spark, cfg_factory, format_output, tmp_path):
-    from jobs import quality
-    from jobs.stage_io import DOCUMENT_COLUMNS
-    from udfs.quality import ThresholdPicker, combine
-    from udfs.quality_data import ASPECTS
+    from corpusforge.jobs.quality import QualityStage
+    from corpusforge.jobs.stage import run_stage
+    from corpusforge.jobs.stage import DOCUMENT_COLUMNS
+    from corpusforge.udfs.quality import ThresholdPicker, combine
+    from corpusforge.udfs.quality_data import ASPECTS
 
     format_dir, _ = format_output
     docs = spark.read.parquet(str(format_dir / "kept")).where("language in ('en', 'zh') and host is not null")
     host = docs.groupBy("host").count().orderBy("count", "host").collect()[-1]["host"]  # the busiest scored host
     cfg = cfg_factory(f"quality.thresholds.domains.{host}.ad=0.0")  # every scored page of that host is an "ad"
-    chosen, table, _ = quality.check_models(cfg)
+    from corpusforge.jobs.quality import check_models
+    chosen, table, _ = check_models(cfg)
     out = tmp_path / "quality"
-    stats = quality.run(spark, cfg, str(format_dir), str(out))
+    stats = run_stage(spark, cfg, QualityStage(), str(format_dir), str(out))
 
     assert stats["input_docs"] == stats["kept_docs"] + stats["removed_docs"] > 0
     assert (out / "_SUCCESS").is_file()

@@ -9,16 +9,16 @@ import pytest
 
 from conftest import DATA, shared_data
 from tiny_models import make_tiny_bert
-from udfs import classifiers
-from udfs.quality import combine
-from udfs.quality_data import ASPECTS
+from corpusforge.udfs import classifiers
+from corpusforge.udfs.quality import combine
+from corpusforge.udfs.quality_data import ASPECTS
 
 
 @pytest.mark.parametrize("hidden", [(8,), ()])
 def test_stacked_head_equals_the_separate_heads(hidden):
     import torch
 
-    from jobs.train_fluency import stack_heads
+    from corpusforge.jobs.train_fluency import stack_heads
 
     torch.manual_seed(0)
     heads = [classifiers.build_head(32, hidden, 1) for _ in ASPECTS]
@@ -31,9 +31,9 @@ def test_stacked_head_equals_the_separate_heads(hidden):
 
 
 def test_train_fluency_on_a_small_real_sample(tmp_path):
-    from jobs import train_fluency
-    from jobs.cli import main
-    from udfs.classifier_training import split_of
+    from corpusforge.jobs import train_fluency
+    from corpusforge.jobs.cli import main
+    from corpusforge.udfs.classifier_training import split_of
 
     data = shared_data()
     encoder = make_tiny_bert(tmp_path / "encoder")
@@ -74,7 +74,7 @@ pages:
     assert metrics["materials"]["boilerplate_lines"]["en"] > 10  # real boilerplate from the sample WARC
 
     # the clean validation passages through the inference path keep the share training reported
-    from jobs.config import load_config
+    from corpusforge.jobs.config import load_config
 
     cfg = load_config(None, sets)
     recipe = train_fluency.load_recipe(recipe_file)

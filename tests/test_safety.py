@@ -53,7 +53,7 @@ HOSTS = {
 
 
 def test_domains_block_hosts_and_subdomains_never_suffix_tricks(spark, cfg_factory, tmp_path):
-    from jobs.blocklists import mark_blocked_domains
+    from corpusforge.jobs.blocklists import mark_blocked_domains
 
     cfg = domain_cfg(cfg_factory, tmp_path, LIST)
     docs = spark.createDataFrame([(f"d{i}", h) for i, h in enumerate(HOSTS)] + [("dnull", None)],
@@ -67,7 +67,7 @@ def test_domains_block_hosts_and_subdomains_never_suffix_tricks(spark, cfg_facto
 
 
 def test_large_lists_are_joined_without_broadcast_and_agree(spark, cfg_factory, tmp_path):
-    from jobs.blocklists import mark_blocked_domains
+    from corpusforge.jobs.blocklists import mark_blocked_domains
 
     docs = spark.createDataFrame([(f"d{i}", h) for i, h in enumerate(HOSTS)], "id string, host string")
     small = domain_cfg(cfg_factory, tmp_path, LIST)
@@ -78,8 +78,9 @@ def test_large_lists_are_joined_without_broadcast_and_agree(spark, cfg_factory, 
 
 
 def test_safety_stage_on_the_sample_format_output(spark, cfg_factory, format_output, tmp_path):
-    from jobs import safety
-    from jobs.stage_io import DOCUMENT_COLUMNS
+    from corpusforge.jobs.safety import SafetyStage
+    from corpusforge.jobs.stage import run_stage
+    from corpusforge.jobs.stage import DOCUMENT_COLUMNS
 
     format_dir, _ = format_output
     first = spark.read.parquet(str(format_dir / "kept")).select("host").where("host is not null").first()["host"]
@@ -88,7 +89,7 @@ def test_safety_stage_on_the_sample_format_output(spark, cfg_factory, format_out
     lists.write_text(f"{parent}\n", encoding="utf-8")
     cfg = cfg_factory(f"safety.block_domains.lists.extra={lists}")  # bundled lists + one that hits the sample
     out = tmp_path / "safety"
-    stats = safety.run(spark, cfg, str(format_dir), str(out))
+    stats = run_stage(spark, cfg, SafetyStage(), str(format_dir), str(out))
 
     assert stats["input_docs"] == stats["kept_docs"] + stats["removed_docs"] > 0
     assert (out / "_SUCCESS").is_file()

@@ -16,8 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_bundled_paths_resolve_to_the_installed_copy_when_imported_from_the_project_zip(tmp_path):
     archive = tmp_path / "corpusforge.zip"
     with zipfile.ZipFile(archive, "w") as z:  # code only, like `make package`
-        z.write(ROOT / "resources" / "__init__.py", "resources/__init__.py")
-    probe = "import resources; print(resources.__file__); print(resources.resolve('resources/models/toxicity'))"
+        z.write(ROOT / "__init__.py", "corpusforge/__init__.py")
+        z.write(ROOT / "resources" / "__init__.py", "corpusforge/resources/__init__.py")
+    probe = ("import corpusforge.resources as resources; print(resources.__file__); "
+             "print(resources.resolve('resources/models/toxicity'))")
     env = {**os.environ, "PYTHONPATH": str(archive)}  # spark-submit puts --py-files first, as here
     imported, resolved = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, check=True,
                                         capture_output=True, text=True).stdout.split()
@@ -27,7 +29,7 @@ def test_bundled_paths_resolve_to_the_installed_copy_when_imported_from_the_proj
 
 
 def test_a_model_archive_holds_the_directory_and_is_named_by_its_content(tmp_path):
-    from jobs.classify import _archive
+    from corpusforge.jobs.classify import _archive
 
     model, staging = tmp_path / "toxicity", tmp_path / "staging"
     (model / "sub").mkdir(parents=True)

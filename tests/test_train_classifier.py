@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from conftest import shared_data
-from jobs.cli import main
+from corpusforge.jobs.cli import main
 from tiny_models import WORDS, make_tiny_bert
-from udfs import classifiers
-from udfs.classifier_training import split_of, threshold_for_precision
+from corpusforge.udfs import classifiers
+from corpusforge.udfs.classifier_training import split_of, threshold_for_precision
 
 BAD = {"hate", "kill"}
 

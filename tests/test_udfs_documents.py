@@ -10,9 +10,9 @@ from format_helpers import Response, write_warc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from udfs.documents import ArchiveToDocuments, FormatOptions, unreadable_file_row
-from udfs.extraction import ExtractionOptions
-from udfs.ids import document_id
+from corpusforge.udfs.documents import ArchiveToDocuments, FormatOptions, unreadable_file_row
+from corpusforge.udfs.extraction import ExtractionOptions
+from corpusforge.udfs.ids import document_id
 
 DATA = Path(__file__).resolve().parent / "data" / "warc"
 OPTIONS = FormatOptions(

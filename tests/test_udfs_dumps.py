@@ -1,7 +1,7 @@
 """Common Crawl dump names and their order: the key of "keep the newest copy"."""
 import pytest
 
-from udfs.dumps import dump_from_text, dump_order
+from corpusforge.udfs.dumps import dump_from_text, dump_order
 
 
 @pytest.mark.parametrize("text, dump", [

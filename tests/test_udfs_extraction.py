@@ -1,7 +1,7 @@
 """trafilatura extraction is deterministic: a page's text never depends on what was extracted before."""
 import pytest
 
-from udfs.extraction import ExtractionOptions, TreeTooLarge, extract_main_text
+from corpusforge.udfs.extraction import ExtractionOptions, TreeTooLarge, extract_main_text
 
 OPTIONS = ExtractionOptions(favor="balanced", include_comments=False, include_tables=True, max_tree_size=100_000)
 PARAGRAPHS = [f"Paragraph {i} of a long article about the history of web archiving and of the tools that "

@@ -3,7 +3,7 @@ import codecs
 
 import pytest
 
-from udfs.html_decoding import decode_html, looks_binary, looks_like_html
+from corpusforge.udfs.html_decoding import decode_html, looks_binary, looks_like_html
 
 JA = "日本語のテキストです。東京都の天気は晴れ、気温は二十度でした。ひらがなとカタカナ、漢字を含む文章。" * 3
 ZH = "今天天气很好，我们一起去公园散步吧。北京是中华人民共和国的首都，也是全国的政治和文化中心。" * 3

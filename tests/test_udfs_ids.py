@@ -1,7 +1,7 @@
 """Document ids: same record of the same file → same id, whatever the run or the partitioning."""
 import hashlib
 
-from udfs.ids import document_id
+from corpusforge.udfs.ids import document_id
 
 
 def test_same_record_same_id():

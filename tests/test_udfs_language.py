@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udfs.language import UNKNOWN, detect_language
+from corpusforge.udfs.language import UNKNOWN, detect_language
 
 ENGLISH = "The quick brown fox jumps over the lazy dog while the children watch from the garden wall. " * 3
 CHINESE = "今天天气很好，我们一起去公园散步吧。北京是中华人民共和国的首都，也是全国的政治和文化中心。" * 3

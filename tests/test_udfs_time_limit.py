@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from udfs.time_limit import TimeLimitExceeded, time_limit
+from corpusforge.udfs.time_limit import TimeLimitExceeded, time_limit
 
 
 def spin(seconds: float) -> None:

@@ -4,8 +4,8 @@ import socket
 
 import pytest
 
-from udfs import urls
-from udfs.urls import host_of, normalise_host, registered_domain
+from corpusforge.udfs import urls
+from corpusforge.udfs.urls import host_of, normalise_host, registered_domain
 
 
 @pytest.mark.parametrize("raw, host", [

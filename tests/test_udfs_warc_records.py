@@ -7,7 +7,7 @@ import pytest
 from format_helpers import html_responses, write_arc
 from warcio.archiveiterator import ArchiveIterator
 
-from udfs.warc_records import CorruptArchive, archive_format, iter_records
+from corpusforge.udfs.warc_records import CorruptArchive, archive_format, iter_records
 
 DATA = Path(__file__).resolve().parent / "data" / "warc"
 SAMPLE = DATA / "ccbot-2019-12-single.warc.gz"

@@ -35,7 +35,7 @@ def make_head(directory: Path, encoder: str, name: str, outputs=("positive",), h
     import torch
     from safetensors.torch import save_file
 
-    from udfs.classifiers import FORMAT, build_head
+    from corpusforge.udfs.classifiers import FORMAT, build_head
 
     directory.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)

@@ -23,8 +23,8 @@ from typing import Sequence
 
 import numpy as np
 
-from udfs import classifiers
-from udfs.classifiers import ClassifierCard, WindowPolicy
+from corpusforge.udfs import classifiers
+from corpusforge.udfs.classifiers import ClassifierCard, WindowPolicy
 
 
 @dataclass

@@ -23,8 +23,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from udfs import text_units as units
-from udfs.text_normalise import Normalised, mojibake_count
+from corpusforge.udfs import text_units as units
+from corpusforge.udfs.text_normalise import Normalised, mojibake_count
 
 Thresholds = Mapping[str, Any]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from udfs.clean_rules import RULES, Measures, Verdict
-from udfs.text_normalise import Normalised, NormaliseOptions, normalise
+from corpusforge.udfs.clean_rules import RULES, Measures, Verdict
+from corpusforge.udfs.text_normalise import Normalised, NormaliseOptions, normalise
 
 EDIT_SCORE_PREFIX = "norm_"
 

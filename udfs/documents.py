@@ -14,15 +14,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
-from udfs.content_encoding import decode_content, is_encoded
-from udfs.dumps import dump_from_text, dump_order
-from udfs.extraction import ExtractionOptions, TreeTooLarge, extract_main_text
-from udfs.html_decoding import decode_html, looks_binary, looks_like_html
-from udfs.ids import document_id
-from udfs.language import detect_language
-from udfs.time_limit import TimeLimitExceeded, time_limit
-from udfs.urls import host_of, registered_domain
-from udfs.warc_records import ArchiveRecord, CorruptArchive, iter_records, read_warcinfo_fields
+from corpusforge.udfs.content_encoding import decode_content, is_encoded
+from corpusforge.udfs.dumps import dump_from_text, dump_order
+from corpusforge.udfs.extraction import ExtractionOptions, TreeTooLarge, extract_main_text
+from corpusforge.udfs.html_decoding import decode_html, looks_binary, looks_like_html
+from corpusforge.udfs.ids import document_id
+from corpusforge.udfs.language import detect_language
+from corpusforge.udfs.time_limit import TimeLimitExceeded, time_limit
+from corpusforge.udfs.urls import host_of, registered_domain
+from corpusforge.udfs.warc_records import ArchiveRecord, CorruptArchive, iter_records, read_warcinfo_fields
 
 DOCUMENT_FIELDS = ("id", "url", "host", "domain", "dump", "dump_order", "warc_file", "warc_record_id",
                    "warc_date", "language", "language_score", "title", "text", "scores")

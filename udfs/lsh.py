@@ -50,6 +50,6 @@ def s_curve_table(settings: list[tuple[int, int]], similarities=(0.3, 0.5, 0.6, 
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m udfs.lsh: the S-curve numbers behind the default (b, r)
+if __name__ == "__main__":  # python -m corpusforge.udfs.lsh: the S-curve numbers behind the default (b, r)
     print(s_curve_table([(14, 9), (16, 8), (20, 6), (25, 5), (32, 4), (42, 3)]))
     print("datasketch optimum for 0.7 / 128:", datasketch_optimum(0.7, 128))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from udfs.shingles import TokenBatch, content_hash, fmix32, shingle_hashes, tokens, unique_per_document
+from corpusforge.udfs.shingles import TokenBatch, content_hash, fmix32, shingle_hashes, tokens, unique_per_document
 
 SCHEME = "affine32"
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's initial value (and the signature of an empty set)
