@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import pyarrow.parquet as pq  # noqa: E402
 
-from corpusforge.jobs.config import load_config  # noqa: E402
+from corpusforge.conf import load_config  # noqa: E402
 from corpusforge.udfs.cleaning import Cleaner, settings_from_conf  # noqa: E402
 from corpusforge.udfs.language import detect_language  # noqa: E402
 

@@ -228,7 +228,7 @@ def main() -> None:
     jaccard = exact_jaccard_lookup(rows)
     print(f"corpus: {len(rows):,} documents, {len(pairs):,} pairs with exact 5-gram Jaccard ≥ 0.7\n")
 
-    from corpusforge.jobs.config import load_config
+    from corpusforge.conf import load_config
     from corpusforge.jobs.session import build_session
     base = ["spark.master=local[2]", "spark.shuffle_partitions=8", "output.jsonl=false"]
     spark = build_session(load_config(None, base))

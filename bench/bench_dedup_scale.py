@@ -31,7 +31,7 @@ def one(n: int, workdir: Path, partitions: int, driver_memory: str) -> dict:
     from corpusforge.jobs.dedup import DedupStage
 
     from corpusforge.jobs.stage import run_stage
-    from corpusforge.jobs.config import load_config
+    from corpusforge.conf import load_config
     from corpusforge.jobs.session import build_session
 
     started = time.monotonic()

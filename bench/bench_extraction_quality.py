@@ -31,7 +31,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType  # noqa: E402
 from resiliparse.extract.html2text import extract_plain_text  # noqa: E402
 from resiliparse.parse.html import HTMLTree  # noqa: E402
 
-from corpusforge.jobs.config import load_config  # noqa: E402
+from corpusforge.conf import load_config  # noqa: E402
 from corpusforge.udfs.documents import ArchiveToDocuments, FormatOptions  # noqa: E402
 from corpusforge.udfs.extraction import ExtractionOptions  # noqa: E402
 from corpusforge.udfs.html_decoding import decode_html  # noqa: E402

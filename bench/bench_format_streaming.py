@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--source", default="article-extraction-benchmark.warc.gz")
     args = parser.parse_args()
 
-    from corpusforge.jobs.config import load_config
+    from corpusforge.conf import load_config
     from corpusforge.jobs.session import build_session
 
     work = Path(tempfile.mkdtemp(prefix="cf-stream-"))

@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
-    from corpusforge.jobs.config import load_config
+    from corpusforge.conf import load_config
 
     cfg = load_config(None, [f"spark.master=local[{args.cores}]"])  # read once: the run outlives edits to conf/
     files = warc_files(Path(args.data))

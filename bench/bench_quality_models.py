@@ -71,7 +71,7 @@ def keep_rates(work: Path) -> None:
     from pyspark.sql import functions as F
 
     from corpusforge.jobs import quality
-    from corpusforge.jobs.config import load_config
+    from corpusforge.conf import load_config
     from corpusforge.jobs.session import build_session
     from corpusforge.udfs.classifier_training import split_of
 

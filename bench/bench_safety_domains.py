@@ -128,7 +128,7 @@ def spark_run(list_path: Path, docs_path: Path, shuffle_only: bool, driver_memor
     from pyspark.sql import functions as F
 
     from corpusforge.jobs.blocklists import mark_blocked_domains
-    from corpusforge.jobs.config import load_config
+    from corpusforge.conf import load_config
     from corpusforge.jobs.session import build_session
 
     sets = ["spark.master=local[2]", "spark.shuffle_partitions=16", f"spark.driver_memory={driver_memory}",

@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from corpusforge.jobs.blocklists import word_lists
-    from corpusforge.jobs.config import load_config
+    from corpusforge.conf import load_config
     from corpusforge.jobs.train import Recipe, source_examples
     from corpusforge.udfs.block_words import WordPolicy, judge, list_for_language
     from corpusforge.udfs.classifier_training import Examples, binary_metrics, split_examples

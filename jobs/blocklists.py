@@ -20,10 +20,11 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from corpusforge.jobs.config import Config, ConfigError
+from corpusforge.conf import Config, ConfigError
 from corpusforge.jobs.storage import Storage, protocol_of, spark_path
 from corpusforge.resources import resolve
 from corpusforge.udfs.block_words import WordList, WordPolicy, judge, list_for_language
+from corpusforge.udfs.overrides import OverrideTable, Overrides
 
 # A gzipped list counts at this multiple of its file size against broadcast_max_bytes: domain lists
 # compress about 7:1 (UT1: 17.6 MB → 123.6 MB).
@@ -50,9 +51,9 @@ def check_list_files(cfg: Config) -> None:
         if path is not None:
             _check_list(f"safety.block_domains.lists.{name}", path, directory_ok=True,
                         fix="Fix: point it at a readable list file (plain or .gz), or set it to null to disable the list")
-    for language, settings in sorted(cfg.safety.block_words.languages.items()):
+    for language, settings in sorted(cfg.safety.block_words.word_lists.items()):
         for path in settings.files:
-            _check_list(f"safety.block_words.languages.{language}.files", path, directory_ok=False,
+            _check_list(f"safety.block_words.word_lists.{language}.files", path, directory_ok=False,
                         fix="Fix: point it at readable UTF-8 word-list files (plain or .gz), or remove the entry")
 
 
@@ -174,7 +175,7 @@ def mark_blocked_domains(spark: SparkSession, cfg: Config, docs: DataFrame) -> D
 def word_lists(cfg: Config) -> dict[str, WordList]:
     """One WordList per configured language, read on the driver (lists are small) minus `exclude`."""
     lists = {}
-    for language, settings in cfg.safety.block_words.languages.items():
+    for language, settings in cfg.safety.block_words.word_lists.items():
         lines: list[str] = []
         for path in settings.files:
             with fsspec.open(resolve(path), "rt", encoding="utf-8", compression="infer") as handle:
@@ -191,20 +192,28 @@ WORD_COLUMNS = [T.StructField("words_blocked", T.BooleanType()), T.StructField("
 
 def mark_blocked_words(spark: SparkSession, cfg: Config, docs: DataFrame, skip: str) -> DataFrame:
     """docs plus words_blocked / words_distinct / words_density / words_detail; rows whose `skip`
-    column is true (already removed) are passed through unmatched."""
+    column is true (already removed) are passed through unmatched. The policy (how many words, what
+    density) is the document's from the override table safety.block_words.policy."""
     settings = cfg.safety.block_words
-    policy = WordPolicy(settings.min_distinct_words, settings.max_density, settings.audit_words)
+    table, audit_words = OverrideTable.from_conf(settings.policy.model_dump()), settings.audit_words
     shared = spark.sparkContext.broadcast(word_lists(cfg))
     schema = T.StructType(docs.schema.fields + WORD_COLUMNS)
 
     def match(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        lists = shared.value
+        lists, overrides, policies = shared.value, Overrides(table), {}
         for batch in batches:
             texts, languages = batch.column("text").to_pylist(), batch.column("language").to_pylist()
+            hosts, urls = batch.column("host").to_pylist(), batch.column("url").to_pylist()
             skipped = batch.column(skip).to_pylist()
             columns = {"words_blocked": [], "words_distinct": [], "words_density": [], "words_detail": []}
-            for text, language, skip_row in zip(texts, languages, skipped):
-                verdict = None if skip_row else judge(text or "", list_for_language(lists, language), policy)
+            for text, language, host, url, skip_row in zip(texts, languages, hosts, urls, skipped):
+                verdict = None
+                if not skip_row:
+                    resolved = overrides.resolve(language, host, url)
+                    policy = policies.get(resolved.rule)
+                    if policy is None:
+                        policy = policies[resolved.rule] = WordPolicy(audit_words=audit_words, **resolved.values)
+                    verdict = judge(text or "", list_for_language(lists, language), policy)
                 columns["words_blocked"].append(None if verdict is None else verdict.blocked)
                 columns["words_distinct"].append(None if verdict is None else verdict.distinct)
                 columns["words_density"].append(None if verdict is None else verdict.density)

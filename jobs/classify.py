@@ -1,4 +1,5 @@
-"""Classifier inference in Spark, shared by the Safety and Quality stages.
+"""Classifiers in Spark, shared by the Safety and Quality stages: loading their cards on the driver,
+shipping them to executors, scoring documents, and deciding with thresholds per language and site.
 
 The report runs BERT classifiers over every document. Here the model directories reach each
 executor once (SparkContext.addArchive, or shared storage), every Python worker loads each model once
@@ -19,18 +20,22 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
+import numpy as np
 import pyarrow as pa
 from pyspark.accumulators import AccumulatorParam
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from corpusforge.jobs.config import ClassifierSettings, ConfigError, InferenceSettings
+from corpusforge.conf import ConfigError
+from corpusforge.conf.schema import ClassifierSettings, InferenceSettings
 from corpusforge.resources import resolve
 from corpusforge.udfs import classifiers
 from corpusforge.udfs.classifiers import ClassifierCard, ClassifierError, WindowPolicy
+from corpusforge.udfs.decisions import Check, combine, verdict
+from corpusforge.udfs.overrides import OverrideTable, Overrides, language_key
 
 
 @dataclass(frozen=True)
@@ -43,22 +48,6 @@ class Classifier:
     encoder_shipped: str | None
 
     @property
-    def output(self) -> str:
-        """The output that is thresholded."""
-        if self.settings.output is not None:
-            return self.settings.output
-        if len(self.card.outputs) != 1:
-            raise ConfigError(f"classifier '{self.name}' has outputs {list(self.card.outputs)}: set its `output`.")
-        return self.card.outputs[0]
-
-    @property
-    def threshold(self) -> float:
-        value = self.settings.threshold if self.settings.threshold is not None else self.card.threshold
-        if value is None:
-            raise ConfigError(f"classifier '{self.name}' has no threshold in conf nor in {self.card.directory}.")
-        return value
-
-    @property
     def direction(self) -> str:
         return self.settings.direction or self.card.direction
 
@@ -68,28 +57,76 @@ class Classifier:
             return {self.card.outputs[0]: self.name}
         return {o: f"{self.name}.{o}" for o in self.card.outputs}
 
-    def score_key(self) -> str:
-        return self.score_keys()[self.output]
+    def own_key(self) -> str | None:
+        """The classifier's own score key: its only output, or its combined score (None without one)."""
+        return self.name if len(self.card.outputs) == 1 or self.settings.combine is not None else None
 
 
-def load_classifiers(settings: dict[str, ClassifierSettings]) -> list[Classifier]:
-    """The enabled classifiers, their cards read and checked on the driver (a bad path fails at start-up)."""
+def load_classifiers(settings: dict[str, ClassifierSettings], section: str) -> list[Classifier]:
+    """The enabled classifiers of conf `section` (safety or quality), their cards read and checked on
+    the driver: a bad path, pickle weights or a combine rule naming unknown outputs fails at start-up."""
     out = []
     for name, conf in settings.items():
         if not conf.enabled:
             continue
         try:
             card = ClassifierCard.load(resolve(conf.path))
-            encoder = card.encoder_path()
-            classifiers.refuse_pickle_weights(encoder, "model.safetensors")
+            classifiers.refuse_pickle_weights(card.encoder_path(), "model.safetensors")
         except ClassifierError as err:
-            raise ConfigError(f"classifier '{name}': {err}") from None
-        chosen = Classifier(name, conf, card, None, None)
-        if conf.output is not None and conf.output not in card.outputs:
-            raise ConfigError(f"classifier '{name}': output '{conf.output}' is not one of {list(card.outputs)}.")
-        chosen.threshold, chosen.output  # noqa: B018 — raise now, not on an executor
-        out.append(chosen)
+            raise ConfigError(f"{section} classifier '{name}': {err}") from None
+        if conf.combine is not None:
+            unknown = sorted(set(conf.combine.weights) - set(card.outputs))
+            if unknown or not any(conf.combine.weights.get(o, 0) > 0 for o in card.outputs):
+                raise ConfigError(f"conf key '{section}.classifiers.{name}.combine.weights' must weigh the outputs "
+                                  f"{list(card.outputs)} of {conf.path} (unknown: {unknown}), one of them above 0.")
+        out.append(Classifier(name, conf, card, None, None))
     return out
+
+
+def threshold_checks(thresholds: Any, chosen: list[Classifier], configured: set[str],
+                     section: str) -> tuple[OverrideTable, list[Check]]:
+    """conf `<section>.thresholds` as an OverrideTable whose nulls are the models' stored thresholds, and
+    the checks in conf order (a classifier's own score first, then its outputs). A key naming no score
+    of the enabled classifiers (`configured` names them all, disabled ones included: their entries are
+    ignored), or a null the model cannot fill, is a ConfigError."""
+    known: dict[str, tuple[Classifier, str]] = {}
+    for c in chosen:
+        if c.own_key() is not None:
+            known[c.own_key()] = (c, "own")
+        if len(c.card.outputs) > 1:
+            for key in c.score_keys().values():
+                known[key] = (c, "output")
+    def fill(entries: dict | None, where: str) -> dict[str, float]:
+        out = {}
+        for key, value in (entries or {}).items():
+            if key not in known:
+                if key.split(".", 1)[0] in configured:  # a disabled classifier's entry is ignored
+                    continue
+                raise ConfigError(f"conf key '{where}.{key}' names no score of the enabled {section} classifiers; "
+                                  f"known: {', '.join(sorted(known)) or 'none'}.")
+            c, kind = known[key]
+            if value is None:
+                if kind != "own" or c.card.threshold is None:
+                    raise ConfigError(f"conf key '{where}.{key}' is null but {c.card.directory} stores no threshold "
+                                      f"for it. Fix: set a number.")
+                value = c.card.threshold
+            out[key] = float(value)
+        return out
+
+    where = f"{section}.thresholds"
+    table = OverrideTable(
+        default=fill(thresholds.default, f"{where}.default"),
+        languages={lang: fill(v, f"{where}.languages.{lang}") for lang, v in thresholds.languages.items()},
+        sites=tuple((p, fill(v, f"{where}.sites.{p}")) for p, v in thresholds.sites.items()))
+    used = table.keys()
+    checks = []
+    for c in chosen:
+        outputs = list(c.score_keys().values()) if len(c.card.outputs) > 1 else []
+        for key in ([c.own_key()] if c.own_key() else []) + outputs:
+            if key in used:
+                context = tuple(outputs) if key == c.own_key() and c.settings.combine else ()
+                checks.append(Check(key, c.name, c.direction, context))
+    return table, checks
 
 
 def ship(spark: SparkSession, chosen: list[Classifier], inference: InferenceSettings) -> list[Classifier]:
@@ -188,7 +225,7 @@ def score_documents(spark: SparkSession, df: DataFrame, chosen: list[Classifier]
             texts = batch.column("text").to_pylist()
             languages = batch.column("language").to_pylist()
             skipped = batch.column(skip).to_pylist() if skip else [False] * len(texts)
-            wanted = {name: [not s and (langs is None or _language_in(lang, langs))
+            wanted = {name: [not s and (langs is None or language_key(lang, langs) is not None)
                              for s, lang in zip(skipped, languages)] for name, _, _, _, langs in plan}
             if any(any(v) for v in wanted.values()):
                 used = True
@@ -214,15 +251,82 @@ def _worker_card(shipped: str | None, encoder_shipped: str | None, directory: st
     return card
 
 
-def _language_in(language: str | None, languages: list[str]) -> bool:
-    return bool(language) and (language in languages or language.split("-", 1)[0] in languages)
+def judge(spark: SparkSession, inference: InferenceSettings, docs: DataFrame, chosen: list[Classifier],
+          table: OverrideTable, checks: list[Check], skip: str | None = None) -> tuple[DataFrame, Scored, list[str]]:
+    """Score documents with every classifier (one encoder pass per shared encoder), combine multi-output
+    scores as conf says, and decide each document against its thresholds (default → language → sites).
+    Returns the documents with every score merged into `scores` and `reason`, `detail` (null when kept)
+    and `threshold_rule` (null when unscored), the Scored accounting, and the score keys written."""
+    scored = score_documents(spark, docs, chosen, inference, skip=skip)
+    outputs = {c.name: [(key, scored.columns[c.name][o]) for o, key in c.score_keys().items()] for c in chosen}
+    combos = {c.name: (f"__combined_{i}", c.settings.combine.method, dict(c.settings.combine.weights),
+                       list(c.card.outputs))
+              for i, c in enumerate(chosen) if c.settings.combine is not None}
+    schema = T.StructType(scored.df.schema.fields
+                          + [T.StructField(col, T.DoubleType()) for col, *_ in combos.values()]
+                          + [T.StructField(n, T.StringType()) for n in ("reason", "detail", "threshold_rule")])
+
+    def decide(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        overrides = Overrides(table)
+        for batch in batches:
+            n = batch.num_rows
+            values = {key: np.asarray(batch.column(col).to_numpy(zero_copy_only=False), dtype=float)
+                      for cols in outputs.values() for key, col in cols}
+            for name, (col, method, weights, outs) in combos.items():
+                matrix = np.stack([values[key] for key, _ in outputs[name]], axis=1)
+                values[name] = combine(matrix, outs, method, weights)
+                batch = batch.append_column(col, pa.array(values[name], type=pa.float64(),
+                                                          mask=np.isnan(values[name])))
+            languages, hosts, urls = (batch.column(c).to_pylist() for c in ("language", "host", "url"))
+            reasons, details, rules = [], [], []
+            for i in range(n):
+                row = {key: (None if np.isnan(v[i]) else float(v[i])) for key, v in values.items()}
+                resolved = overrides.resolve(languages[i], hosts[i], urls[i])
+                reason, detail = verdict(row, resolved.values, checks)
+                reasons.append(reason)
+                details.append(f"{detail} [{resolved.rule}]" if detail else None)
+                rules.append(resolved.rule if any(v is not None for v in row.values()) else None)
+            for name, column in (("reason", reasons), ("detail", details), ("threshold_rule", rules)):
+                batch = batch.append_column(name, pa.array(column, type=pa.string()))
+            yield batch
+
+    decided = scored.df.mapInArrow(decide, schema)
+    entries = {key: F.col(col) for cols in outputs.values() for key, col in cols}
+    entries.update({name: F.col(col) for name, (col, *_) in combos.items()})
+    temp = [col for cols in outputs.values() for _, col in cols] + [col for col, *_ in combos.values()]
+    return put_scores(decided, entries).drop(*temp), scored, list(entries)
 
 
-def merge_scores(scored: Scored, chosen: list[Classifier]) -> DataFrame:
-    """Fold the score columns into the `scores` map and drop them."""
-    entries = {key: F.col(scored.columns[c.name][output]) for c in chosen for output, key in c.score_keys().items()}
-    temp = [col for c in scored.columns.values() for col in c.values()]
-    return put_scores(scored.df, entries).drop(*temp)
+def classifier_stats(judged: DataFrame, chosen: list[Classifier], table: OverrideTable, checks: list[Check],
+                     keys: list[str], accounting: dict, bins: int) -> dict:
+    """Thresholds used (the run report draws `thresholds` on the histograms), score histograms, which
+    threshold rules applied, and the inference accounting — the same for Safety and Quality."""
+    values = judged.select(F.explode("scores").alias("key", "value")).where(
+        F.col("key").isin(keys) & ~F.isnan("value"))
+    index = F.least(F.floor(F.col("value") * bins), F.lit(bins - 1)).cast("int")
+    histograms = {k: {"lo": 0.0, "hi": 1.0, "n": 0, "counts": [0] * bins} for k in keys}
+    for r in values.groupBy("key", index.alias("bin")).count().collect():
+        histograms[r["key"]]["counts"][max(0, r["bin"])] += r["count"]
+        histograms[r["key"]]["n"] += r["count"]
+    rules = {r["threshold_rule"] or "unscored": r["n"] for r in
+             judged.groupBy("threshold_rule").agg(F.count("*").alias("n")).collect()}
+    scored_counts = judged.agg(*[F.count(F.col("scores").getItem(k)).alias(k) for k in keys]).first().asDict() \
+        if keys else {}
+    return {
+        "thresholds": dict(table.default),
+        "threshold_overrides": {"languages": {k: dict(v) for k, v in table.languages.items()},
+                                "sites": {p: dict(v) for p, v in table.sites}},
+        "directions": {c.key: c.direction for c in checks},
+        "docs_by_threshold_rule": dict(sorted(rules.items(), key=lambda kv: -kv[1])),
+        "unscored_docs": int(rules.get("unscored", 0)),
+        "classifiers": {c.name: {"path": c.settings.path, "score_keys": list(c.score_keys().values()),
+                                 "languages": c.settings.languages, "direction": c.direction,
+                                 "combine": c.settings.combine.model_dump() if c.settings.combine else None,
+                                 "scored_docs": int(scored_counts.get(next(iter(c.score_keys().values())), 0))}
+                        for c in chosen},
+        "histograms": histograms,
+        **accounting,
+    }
 
 
 def put_scores(df: DataFrame, entries: dict[str, Column]) -> DataFrame:
@@ -235,8 +339,3 @@ def put_scores(df: DataFrame, entries: dict[str, Column]) -> DataFrame:
     old = F.map_filter(F.coalesce(F.col("scores"), F.create_map().cast("map<string,double>")),
                        lambda k, v: ~F.array_contains(keys, k))
     return df.withColumn("scores", F.map_concat(old, new))
-
-
-def removes(c: Classifier, score: Column) -> Column:
-    """True where the classifier's score is past its threshold in its direction."""
-    return (score > F.lit(c.threshold)) if c.direction == "above" else (score < F.lit(c.threshold))

@@ -21,7 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from corpusforge.jobs.config import Config
+from corpusforge.conf import Config
 from corpusforge.jobs.stage import (DOCUMENT_COLUMNS, VERDICT_FIELDS, Stage, StageOutput, arrow_schema, removed_rows,
                                     row_schema)
 from corpusforge.jobs.storage import Storage, join

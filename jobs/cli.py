@@ -16,7 +16,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from corpusforge.jobs.config import Config, ConfigError, load_config
+from corpusforge.conf import Config, ConfigError, load_config
 from corpusforge.jobs.registry import NAMES, STAGES
 from corpusforge.jobs.stage import InputError, Stage, StageFailed
 

@@ -41,7 +41,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from corpusforge.jobs.config import Config, ConfigError
+from corpusforge.conf import Config, ConfigError
 from corpusforge.jobs.connected_components import connected_components
 from corpusforge.jobs.stage import (DOCUMENT_COLUMNS, InputError, Stage, StageOption, StageOutput, arrow_schema,
                                     finished_marker, marker_id, read_success, removed_rows, single_input)

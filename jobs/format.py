@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from corpusforge.jobs.config import Config
+from corpusforge.conf import Config
 from corpusforge.jobs.inputs import resolve_warc_inputs
 from corpusforge.jobs.progress import documents_counter
 from corpusforge.jobs.stage import VERDICT_FIELDS, Stage, StageOutput, arrow_schema, row_schema

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from pyspark.sql import SparkSession
 
-from corpusforge.jobs.config import Config
+from corpusforge.conf import Config
 from corpusforge.jobs.export import write_jsonl_shards
 from corpusforge.jobs.progress import StageProgress
 from corpusforge.jobs.registry import NAMES, STAGES, stage

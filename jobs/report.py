@@ -16,7 +16,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from corpusforge.jobs.config import Config
+from corpusforge.conf import Config
 from corpusforge.jobs.stage import read_success
 from corpusforge.jobs.storage import Storage, join, spark_path
 

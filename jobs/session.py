@@ -6,7 +6,7 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from corpusforge.jobs.config import Config
+from corpusforge.conf import Config
 
 
 def under_spark_submit() -> bool:

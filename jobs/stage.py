@@ -27,7 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from corpusforge.jobs.config import Config
+from corpusforge.conf import Config
 from corpusforge.jobs.storage import Storage, join, spark_path
 
 VERSION = "0.1.0"

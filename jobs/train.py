@@ -21,7 +21,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from corpusforge.jobs.config import Config, ConfigError
+from corpusforge.conf import Config, ConfigError
 from corpusforge.resources import resolve
 from corpusforge.udfs.block_words import WordList, find_words
 from corpusforge.udfs.classifier_training import Examples, TrainingOptions, stratified_sample, train_classifier

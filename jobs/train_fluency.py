@@ -27,13 +27,13 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from corpusforge.jobs.config import Config, ConfigError
+from corpusforge.conf import Config, ConfigError
 from corpusforge.jobs.train import RecipeError, passages, read_jsonl
 from corpusforge.udfs import classifiers
 from corpusforge.udfs.classifier_training import TrainingOptions, binary_metrics, embed_texts, split_of, train_head
 from corpusforge.udfs.classifiers import ClassifierCard
 from corpusforge.udfs.language import detect_language
-from corpusforge.udfs.quality import COMBINE_METHODS, combine
+from corpusforge.udfs.decisions import COMBINE_METHODS, combine
 from corpusforge.udfs.quality_data import ASPECTS, Example, Materials, Passage, labelled_examples, vocabulary_of
 
 

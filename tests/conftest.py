@@ -12,7 +12,7 @@ SHARED = ROOT.parent / "shared" / "data"
 
 @pytest.fixture(scope="session")
 def cfg_factory():
-    from corpusforge.jobs.config import load_config
+    from corpusforge.conf import load_config
 
     def make(*sets: str):
         return load_config(None, ["spark.master=local[2]", "spark.shuffle_partitions=4", *sets])

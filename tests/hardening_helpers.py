@@ -86,7 +86,7 @@ def write_warc(pages: list[tuple[str, list[tuple[str, str]], bytes]], gzip_recor
 @lru_cache(maxsize=1)
 def format_options():
     """The Format options of the bundled configuration (conf/default.yaml + conf/local.yaml)."""
-    from corpusforge.jobs.config import load_config
+    from corpusforge.conf import load_config
     from corpusforge.jobs.format import format_options as from_conf
     return from_conf(load_config(None, []))
 

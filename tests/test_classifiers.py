@@ -119,25 +119,28 @@ def test_spark_inference_loads_each_model_once_per_worker(spark, cfg_factory, ti
     """12 tasks of many small Arrow batches on local[2]: every worker loads the shared encoder and
     both heads once (3 loads per worker) however many batches and tasks it runs, and the scores
     equal the driver's."""
-    from corpusforge.jobs.classify import load_classifiers, merge_scores, score_documents, ship
+    from corpusforge.jobs.classify import judge, load_classifiers, ship
+    from corpusforge.udfs.overrides import OverrideTable
 
     root, _, first, second = tiny
     # fresh copies: no worker of this session has loaded these paths before
     for name in ("first", "second"):
         shutil.copytree(root / name, tmp_path / name)
     cfg = cfg_factory(
-        f"safety.classifiers={{first: {{enabled: true, path: {tmp_path / 'first'}, output: null, threshold: null, "
-        f"direction: null, languages: [en, zh]}}, second: {{enabled: true, path: {tmp_path / 'second'}, output: a, "
-        f"threshold: 0.5, direction: below, languages: null}}}}",
+        f"safety.classifiers={{first: {{enabled: true, path: {tmp_path / 'first'}, direction: null, combine: null, "
+        f"languages: [en, zh]}}, second: {{enabled: true, path: {tmp_path / 'second'}, direction: below, "
+        f"combine: null, languages: null}}}}",
         "inference.batch_size=4")
-    chosen = ship(spark, load_classifiers(cfg.safety.classifiers), cfg.inference)
-    rows = [(f"d{i}", TEXTS[i % len(TEXTS)], "fr" if i % 10 == 0 else "en", {"old": 1.0}) for i in range(240)]
-    df = spark.createDataFrame(rows, "id string, text string, language string, scores map<string,double>") \
+    chosen = ship(spark, load_classifiers(cfg.safety.classifiers, "safety"), cfg.inference)
+    rows = [(f"d{i}", TEXTS[i % len(TEXTS)], "fr" if i % 10 == 0 else "en", None, None, {"old": 1.0})
+            for i in range(240)]
+    df = spark.createDataFrame(rows, "id string, text string, language string, host string, url string, "
+                                     "scores map<string,double>") \
         .repartition(12, "id")
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "5")
     try:
-        scored = score_documents(spark, df, chosen, cfg.inference)
-        result = {r["id"]: r for r in merge_scores(scored, chosen).collect()}
+        judged, scored, _ = judge(spark, cfg.inference, df, chosen, OverrideTable(default={}), [])
+        result = {r["id"]: r for r in judged.collect()}
     finally:
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(cfg.spark.arrow_batch_rows))
     accounting = scored.accounting()

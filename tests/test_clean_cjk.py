@@ -12,7 +12,7 @@ import json
 import pytest
 
 from conftest import shared_data
-from corpusforge.jobs.config import load_config
+from corpusforge.conf import load_config
 from corpusforge.udfs.cleaning import Cleaner, settings_from_conf
 from corpusforge.udfs.language import detect_language
 
@@ -26,7 +26,8 @@ WORD_RULES = ("gopher_min_words", "gopher_min_mean_word_length", "gopher_max_mea
 def cleaner(**thresholds) -> Cleaner:
     section = CONF.clean.model_dump()
     if thresholds:
-        section["languages"] = {k: {**v, **thresholds} for k, v in section["languages"].items()}
+        table = section["thresholds"]
+        table["languages"] = {k: {**(v or {}), **thresholds} for k, v in table["languages"].items()}
     return Cleaner(settings_from_conf(section))
 
 

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from corpusforge.jobs.config import load_config
+from corpusforge.conf import load_config
 from corpusforge.udfs.cleaning import settings_from_conf
 from corpusforge.udfs.text_normalise import normalise
 

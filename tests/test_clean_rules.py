@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from corpusforge.jobs.config import CleanThresholds, load_config
+from corpusforge.conf import load_config
+from corpusforge.conf.schema import CleanThresholds
 from corpusforge.udfs import clean_rules
 from corpusforge.udfs.cleaning import Cleaner, settings_from_conf
 from corpusforge.udfs.text_units import tokens, words
@@ -135,7 +136,7 @@ def test_max_normalised_removed_fraction(lang):
 @LANGS
 def test_max_replacement_char_fraction(lang):
     text = BASE[lang]
-    limit = CONF.clean.thresholds.max_replacement_char_fraction
+    limit = CONF.clean.thresholds.default.max_replacement_char_fraction
     allowed = int(len(text) * limit)
     with_some = text.replace(EN_LINES[0][:3] if lang == "en" else "老", "\ufffd", 1) if allowed >= 1 else text
     with_many = "\ufffd" * (allowed + 2) + text
@@ -145,7 +146,7 @@ def test_max_replacement_char_fraction(lang):
 @LANGS
 def test_max_control_char_fraction(lang):
     text = BASE[lang]
-    allowed = int(len(text) * CONF.clean.thresholds.max_control_char_fraction)
+    allowed = int(len(text) * CONF.clean.thresholds.default.max_control_char_fraction)
     assert_sides("max_control_char_fraction", lang, text[:50] + "\ue000" * allowed + text[50:],
                  text[:50] + "\ue000\x07" * (allowed // 2 + 2) + text[50:])
 

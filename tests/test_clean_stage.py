@@ -101,7 +101,7 @@ def test_explain_a_chinese_file_detects_its_language(tmp_path):
     (["--text", "a", "--file", "b"], "exactly one of --text, --file or --id"),
     (["--id", "x"], "--id needs --input"),
     (["--file", "/nonexistent/page.txt"], "cannot read /nonexistent/page.txt"),
-    (["--text", "a", "--set", "clean.thresholds.gopher_min_wrds=3"], "Did you mean"),
+    (["--text", "a", "--set", "clean.thresholds.default.gopher_min_wrds=3"], "Did you mean"),
 ])
 def test_explain_user_errors_exit_2(args, message):
     result = CliRunner().invoke(app, ["explain", *args])

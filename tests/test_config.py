@@ -2,7 +2,7 @@
 import pytest
 
 from corpusforge.conf import DEFAULT_FILE, LOCAL_FILE
-from corpusforge.jobs.config import Config, ConfigError, load_config
+from corpusforge.conf import Config, ConfigError, load_config
 
 
 def test_default_and_local_files_validate():

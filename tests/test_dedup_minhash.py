@@ -6,7 +6,7 @@ import pytest
 from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 
-from corpusforge.jobs.config import load_config
+from corpusforge.conf import load_config
 from corpusforge.udfs.lsh import candidate_probability, datasketch_optimum
 from corpusforge.udfs.minhash import EMPTY, dedup_features, estimated_jaccard, permutations, signatures
 from corpusforge.udfs.shingles import (TokenBatch, content_hash, shingle_hash32, shingle_hashes, shingle_keys, tokens,

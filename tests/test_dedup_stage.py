@@ -173,7 +173,7 @@ def test_incremental_dedup_against_an_index_keeps_the_newest_and_reports_superse
     index_ids = sorted(pq.read_table(f"{second}/index", columns=["id"]).column("id").to_pylist())
     assert index_ids == ["w-new", "x-new", "y-old", "z-old"]
 
-    from corpusforge.jobs.config import load_config
+    from corpusforge.conf import load_config
     from corpusforge.jobs.stage import InputError
     other = load_config(None, ["spark.master=local[2]", "dedup.seed=2"])
     with pytest.raises(InputError, match="seed"):

@@ -21,12 +21,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-import corpusforge.jobs.config
+import corpusforge.conf.loading
 from corpusforge.conf import DEFAULT_FILE
 from corpusforge.jobs.cli import app
-from corpusforge.jobs.config import OVERRIDE_TABLES, ConfigError, load_config
+from corpusforge.conf import ConfigError, load_config
+from corpusforge.conf.loading import OVERRIDE_TABLES
 
-_read_yaml = corpusforge.jobs.config._read_yaml
+_read_yaml = corpusforge.conf.loading._read_yaml
 
 
 @lru_cache(maxsize=None)
@@ -37,7 +38,7 @@ def _parsed(path: Path) -> dict:
 @pytest.fixture(autouse=True)
 def cached_yaml(monkeypatch):
     """Parse each YAML file once (PyYAML takes ~0.1 s per load of default.yaml); validation is untouched."""
-    monkeypatch.setattr(corpusforge.jobs.config, "_read_yaml", lambda path: copy.deepcopy(_parsed(Path(path))))
+    monkeypatch.setattr(corpusforge.conf.loading, "_read_yaml", lambda path: copy.deepcopy(_parsed(Path(path))))
 
 
 def leaves(node, path=()):
@@ -121,14 +122,14 @@ def test_a_right_value_for_every_key_is_accepted():
 def test_overriding_one_yaml_alias_leaves_its_twin_alone(tmp_path):
     """default.yaml writes `zh-Hant: *chinese`; YAML loads both keys as ONE dict, so an override of
     zh-Hant used to change zh as well (found by the property above, fixed in jobs/config.py)."""
-    cfg = load_config(None, ["clean.languages.zh-Hant.gopher_min_words=7"])
-    assert cfg.clean.languages["zh-Hant"]["gopher_min_words"] == 7
-    assert "gopher_min_words" not in cfg.clean.languages["zh"]
+    cfg = load_config(None, ["clean.thresholds.languages.zh-Hant.gopher_min_words=7"])
+    assert cfg.clean.thresholds.languages["zh-Hant"]["gopher_min_words"] == 7
+    assert "gopher_min_words" not in cfg.clean.thresholds.languages["zh"]
     conf = tmp_path / "mine.yaml"
-    conf.write_text("clean:\n  languages:\n    zh:\n      gopher_min_words: 9\n", encoding="utf-8")
+    conf.write_text("clean:\n  thresholds:\n    languages:\n      zh:\n        gopher_min_words: 9\n", encoding="utf-8")
     cfg = load_config(conf)
-    assert cfg.clean.languages["zh"]["gopher_min_words"] == 9
-    assert "gopher_min_words" not in cfg.clean.languages["zh-Hant"]
+    assert cfg.clean.thresholds.languages["zh"]["gopher_min_words"] == 9
+    assert "gopher_min_words" not in cfg.clean.thresholds.languages["zh-Hant"]
 
 
 # --- the command line stops at start-up --------------------------------------------------------------
@@ -193,7 +194,7 @@ def unreadable_list_cases(tmp_path: Path) -> dict[str, Path]:
     return cases
 
 
-LIST_KEYS = {"domains": "safety.block_domains.lists.ut1-adult", "words": "safety.block_words.languages.en.files"}
+LIST_KEYS = {"domains": "safety.block_domains.lists.ut1-adult", "words": "safety.block_words.word_lists.en.files"}
 
 
 def list_setting(kind: str, path) -> str:

@@ -21,7 +21,7 @@ from hardening_helpers import assert_accounted, convert, fuzz_settings, gzip_per
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corpusforge.jobs.config import load_config
+from corpusforge.conf import load_config
 from corpusforge.udfs import clean_rules
 from corpusforge.udfs.cleaning import Cleaner, settings_from_conf
 from corpusforge.udfs.content_encoding import decode_content, is_encoded

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from corpusforge.jobs.classify import load_classifiers
 from corpusforge.jobs.cli import app
-from corpusforge.jobs.config import ConfigError, load_config
+from corpusforge.conf import ConfigError, load_config
 from corpusforge.udfs import classifiers
 from corpusforge.udfs.classifiers import ClassifierCard, ClassifierError
 
@@ -84,7 +84,7 @@ def test_a_pickle_head_is_refused_on_the_driver_and_never_unpickled(encoder, tmp
     settings = load_config(None, [f"safety.classifiers.toxicity.path={head}",
                                   "safety.classifiers.pornography.enabled=false"]).safety.classifiers
     with pytest.raises(ConfigError, match=rf"classifier 'toxicity': {head}.*pickle"):
-        load_classifiers(settings)
+        load_classifiers(settings, "safety")
 
 
 def test_a_pickle_beside_safetensors_is_never_read(encoder, tmp_path, marker):

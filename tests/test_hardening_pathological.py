@@ -18,7 +18,7 @@ import numpy._core._multiarray_umath as numpy_core
 import pytest
 from hardening_helpers import assert_accounted, convert, format_options, real_pages, write_warc
 
-from corpusforge.jobs.config import load_config
+from corpusforge.conf import load_config
 from corpusforge.udfs.cleaning import Cleaner, settings_from_conf
 
 MIB = 1 << 20

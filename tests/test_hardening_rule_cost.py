@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from corpusforge.jobs.config import load_config
+from corpusforge.conf import load_config
 from corpusforge.udfs import clean_rules
 from corpusforge.udfs.cleaning import Cleaner, settings_from_conf
 from corpusforge.udfs.text_normalise import normalise
@@ -69,7 +69,7 @@ def exponent(times: list[float]) -> float:
 
 def steps(language: str):
     """name → function(text) timing one step of cleaning a text from scratch."""
-    thresholds = CLEANER.thresholds_for(language, ())
+    thresholds = CLEANER.overrides.resolve(language).values
     options = CLEANER.settings.normalise
 
     def rule_step(rule):

@@ -43,7 +43,7 @@ def test_rerun_skips_finished_stages(spark, cfg_factory, sample_warcs, first_run
 def test_a_changed_setting_reruns_from_its_stage_only(spark, cfg_factory, sample_warcs, first_run, capsys):
     out, _ = first_run
     format_marker = (out / "format" / "_SUCCESS").stat().st_mtime_ns
-    cfg = cfg_factory("clean.thresholds.c4_min_sentences=1")
+    cfg = cfg_factory("clean.thresholds.default.c4_min_sentences=1")
     run_pipeline(spark, cfg, sample_warcs, str(out), "format", "clean")
     printed = capsys.readouterr().out
     assert "format: finished earlier" in printed and "clean: running" in printed

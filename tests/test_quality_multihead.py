@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from corpusforge.jobs.config import ConfigError
+from corpusforge.conf import ConfigError
 from tiny_models import make_head, make_tiny_bert
 from corpusforge.udfs import classifiers
 from corpusforge.udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
-from corpusforge.udfs.quality import combine
+from corpusforge.udfs.decisions import combine
 from corpusforge.udfs.quality_data import ASPECTS
 
 TEXTS = ["you are an idiot", "the water is nice today", "你是傻子", "good " * 40 + "bad " * 40,
@@ -64,8 +64,8 @@ def test_four_heads_share_one_pass_and_equal_separate_classifiers(four, long_doc
 
 def quality_cfg(cfg_factory, dirs, *sets, combine_weights="{consistency: 1, noise: 1, information: 1, grammar: 1}"):
     return cfg_factory(
-        f"quality.classifiers={{ad: {{enabled: true, path: {dirs['ad']}, languages: null, combine: null}}, "
-        f"fluency: {{enabled: true, path: {dirs['fluency']}, languages: [en, zh], "
+        f"quality.classifiers={{ad: {{enabled: true, path: {dirs['ad']}, languages: null, direction: null, "
+        f"combine: null}}, fluency: {{enabled: true, path: {dirs['fluency']}, languages: [en, zh], direction: null, "
         f"combine: {{method: weighted_mean, weights: {combine_weights}}}}}}}", *sets)
 
 
@@ -74,11 +74,11 @@ def test_stage_thresholds_resolve_model_defaults_and_overrides(four, cfg_factory
 
     _, dirs = four
     cfg = quality_cfg(cfg_factory, dirs, "quality.thresholds.languages.zh.fluency=0.25",
-                      "quality.thresholds.domains.*.shop.com.ad=0.99")
+                      "quality.thresholds.sites.*.shop.com.ad=0.99")
     chosen, table, checks = check_models(cfg)
     assert [c.name for c in chosen] == ["ad", "fluency"]
     assert table.default == {"ad": 0.6, "fluency": 0.45}  # null → the thresholds stored with the models
-    assert table.languages["zh"] == {"fluency": 0.25} and table.domains[-1] == ("*.shop.com", {"ad": 0.99})
+    assert table.languages["zh"] == {"fluency": 0.25} and table.sites[-1] == ("*.shop.com", {"ad": 0.99})
     assert [(c.key, c.classifier, c.direction) for c in checks] == [("ad", "ad", "above"), ("fluency", "fluency", "above")]
     assert checks[1].context == tuple(f"fluency.{a}" for a in ASPECTS)
 

@@ -1,5 +1,5 @@
-"""Quality stage decisions without Spark: thresholds per language and site, combined scores, the
-verdict, and the fluency corruptions."""
+"""Classifier decisions without Spark: combined scores, the verdict, and the fluency corruptions
+(thresholds per language and site: tests/test_overrides.py)."""
 from __future__ import annotations
 
 import math
@@ -8,46 +8,9 @@ import random
 import numpy as np
 import pytest
 
-from corpusforge.udfs.quality import Check, ThresholdPicker, ThresholdTable, combine, verdict
+from corpusforge.udfs.decisions import Check, combine, verdict
 from corpusforge.udfs.quality_data import (ASPECTS, FAMILIES, Materials, Passage, labelled_examples, sentences,
                                vocabulary_of)
-
-TABLE = ThresholdTable(
-    default={"ad": 0.9, "fluency": 0.5},
-    languages={"zh": {"ad": 0.95}, "en": {"fluency": 0.4}},
-    domains=(("*.example.com", {"ad": 0.99}),
-             ("shop.example.com/deals/*", {"ad": 1.0, "fluency": 0.2}),
-             ("news.org", {"fluency": 0.6})),
-)
-
-
-@pytest.mark.parametrize("language, host, url, expected, rule", [
-    ("fr", "other.net", "https://other.net/a", {"ad": 0.9, "fluency": 0.5}, "default"),
-    ("zh", "other.net", None, {"ad": 0.95, "fluency": 0.5}, "default+language:zh"),
-    ("zh-Hant", None, "http://other.net/", {"ad": 0.95, "fluency": 0.5}, "default+language:zh"),
-    ("en", "www.example.com", None, {"ad": 0.99, "fluency": 0.4}, "default+language:en+site:*.example.com"),
-    ("en", "WWW.Example.COM.", None, {"ad": 0.99, "fluency": 0.4}, "default+language:en+site:*.example.com"),
-    ("zh", None, "https://shop.example.com/deals/today?x=1",  # host taken from the URL; both sites, conf order
-     {"ad": 1.0, "fluency": 0.2}, "default+language:zh+site:*.example.com+site:shop.example.com/deals/*"),
-    ("zh", "shop.example.com", "https://shop.example.com/about", {"ad": 0.99, "fluency": 0.5},
-     "default+language:zh+site:*.example.com"),
-    (None, "example.com", None, {"ad": 0.9, "fluency": 0.5}, "default"),        # *.example.com needs a subdomain
-    (None, "news.org", None, {"ad": 0.9, "fluency": 0.6}, "default+site:news.org"),
-    (None, "fakenews.org", None, {"ad": 0.9, "fluency": 0.5}, "default"),       # no suffix tricks
-    (None, None, None, {"ad": 0.9, "fluency": 0.5}, "default"),
-])
-def test_thresholds_by_language_then_sites_in_conf_order(language, host, url, expected, rule):
-    thresholds, applied = ThresholdPicker(TABLE).for_document(language, host, url)
-    assert thresholds == expected and applied == rule
-
-
-def test_threshold_picker_caches_but_keeps_documents_apart():
-    picker = ThresholdPicker(TABLE)
-    first, _ = picker.for_document("zh", "a.example.com", None)
-    second, _ = picker.for_document("zh", "b.example.com", None)
-    third, _ = picker.for_document("zh", "news.org", None)
-    assert first is second and first["ad"] == 0.99 and third["ad"] == 0.95
-
 
 def test_combine_methods_weights_and_unscored_rows():
     outputs = ("consistency", "noise", "information", "grammar")

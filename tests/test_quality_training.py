@@ -10,7 +10,7 @@ import pytest
 from conftest import DATA, shared_data
 from tiny_models import make_tiny_bert
 from corpusforge.udfs import classifiers
-from corpusforge.udfs.quality import combine
+from corpusforge.udfs.decisions import combine
 from corpusforge.udfs.quality_data import ASPECTS
 
 
@@ -74,7 +74,7 @@ pages:
     assert metrics["materials"]["boilerplate_lines"]["en"] > 10  # real boilerplate from the sample WARC
 
     # the clean validation passages through the inference path keep the share training reported
-    from corpusforge.jobs.config import load_config
+    from corpusforge.conf import load_config
 
     cfg = load_config(None, sets)
     recipe = train_fluency.load_recipe(recipe_file)

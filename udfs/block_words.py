@@ -18,6 +18,8 @@ from typing import Iterable
 
 import ahocorasick
 
+from corpusforge.udfs.overrides import language_key
+
 
 @dataclass(frozen=True)
 class WordList:
@@ -114,9 +116,8 @@ def judge(text: str, word_list: WordList | None, policy: WordPolicy) -> WordVerd
 
 def list_for_language(lists: dict[str, WordList], language: str | None) -> WordList | None:
     """The list of a CLD2 language code, falling back from a variant to its base ("zh-Hant" → "zh")."""
-    if not language:
-        return None
-    return lists.get(language) or lists.get(language.split("-", 1)[0])
+    key = language_key(language, lists)
+    return None if key is None else lists[key]
 
 
 def _word_char(ch: str) -> bool:
