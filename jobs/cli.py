@@ -241,16 +241,17 @@ def train_classifier_command(
     sets: SetOption = None,
 ):
     """Train a classifier (frozen-encoder head, or full fine-tuning) and write it with metrics.json."""
-    from corpusforge.jobs import train
+    from corpusforge.jobs.training import classifier as train
+    from corpusforge.jobs.training.recipes import ClassifierRecipe, RecipeError, Source, load_recipe
 
     cfg = load(conf, sets)
-    with refused(train.RecipeError, ConfigError):
+    with refused(RecipeError, ConfigError):
         if recipe is not None:
-            chosen = train.load_recipe(recipe)
+            chosen = load_recipe(recipe, ClassifierRecipe)
         elif data:
-            chosen = train.Recipe(name=name, output=name, sources=[
-                train.Source(path=d, text=text_column, label=label_column, positive=positive or ["1"],
-                             language=language) for d in data])
+            chosen = ClassifierRecipe(name=name, output=name, sources=[
+                Source(path=d, text=text_column, label=label_column, positive=positive or ["1"],
+                       language=language) for d in data])
         else:
             typer.echo("corpusforge: give --recipe FILE or --data FILE.", err=True)
             raise typer.Exit(2)
@@ -270,14 +271,12 @@ def train_fluency_command(
     sets: SetOption = None,
 ):
     """Train the four-aspect fluency classifier from real fluent text and controlled corruptions of it."""
-    from corpusforge.jobs import train_fluency
-    from corpusforge.jobs.train import RecipeError
+    from corpusforge.jobs.training import fluency
+    from corpusforge.jobs.training.recipes import RecipeError
 
     cfg = load(conf, sets)
     with refused(RecipeError, ConfigError):
-        chosen = train_fluency.load_recipe(recipe)
-        train_fluency.check(cfg, chosen)
-        metrics = train_fluency.run(cfg, chosen, data_root, output)
+        metrics = fluency.run(cfg, fluency.load_fluency_recipe(recipe), data_root, output)
     shown = {k: metrics[k] for k in ("name", "threshold", "threshold_rule", "seconds")}
     shown["split"] = {k: v["examples"] for k, v in metrics["split"].items()}
     for part in ("validation", "test"):

@@ -1,13 +1,10 @@
-"""Shared fixtures: one local-mode SparkSession for every Spark test, and the bundled sample data."""
+"""Shared fixtures: one local-mode SparkSession for every Spark test, the bundled sample data, the
+Format output of the sample run once, and `no_spark` for the start-up checks. Helpers (WARC writers,
+tiny models, fuzz settings) are in tests/support/."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
-SHARED = ROOT.parent / "shared" / "data"
+from support.paths import WARCS
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +27,7 @@ def spark(cfg_factory):
 
 @pytest.fixture(scope="session")
 def sample_warcs() -> list[str]:
-    return sorted(str(p) for p in (DATA / "warc").glob("*.warc.gz"))
+    return sorted(str(p) for p in WARCS.glob("*.warc.gz"))
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +40,10 @@ def format_output(spark, cfg_factory, sample_warcs, tmp_path_factory):
     return out, stats
 
 
-def shared_data() -> Path:
-    """../shared/data when present (CI, developers); tests that need it skip on a bare clone."""
-    if not SHARED.is_dir():
-        pytest.skip("../shared/data is not present")
-    return SHARED
+@pytest.fixture
+def no_spark(monkeypatch):
+    """Starting a SparkSession is the failure being tested for: a configuration or input error must
+    stop a command before Spark starts."""
+    def forbid(cfg):
+        raise AssertionError("the command started Spark for an input or configuration error")
+    monkeypatch.setattr("corpusforge.jobs.session.build_session", forbid)

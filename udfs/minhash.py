@@ -6,7 +6,7 @@ and slower), `affine32` (the 2.x default: pre-mix h with MurmurHash3's fmix32, t
 with a odd, a bijection) and `affine64` (the same over 64-bit hashes). We pin `affine32`: our shingle
 hashes are 32-bit, and it is the scheme datasketch recommends for new data. For a shingle set S and
 the same hashfunc, `signatures(...)[i] == datasketch.MinHash(num_perm, seed, hashfunc=…,
-scheme="affine32").update_batch(S).hashvalues`, bit for bit (tests/test_dedup_minhash.py).
+scheme="affine32").update_batch(S).hashvalues`, bit for bit (tests/dedup/test_dedup_minhash.py).
 
 The permutation step is one fused, compiled loop (numba) over a whole batch: per shingle, a·h + b
 for all permutations folded into a running minimum that stays in cache, which the compiler turns

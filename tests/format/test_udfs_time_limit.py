@@ -52,5 +52,10 @@ def test_outside_the_main_thread_the_limit_is_not_enforced_and_does_not_fail():
 
 
 def test_zero_means_no_limit():
+    import signal
+
+    before = signal.getsignal(signal.SIGALRM)
     with time_limit(0):
-        spin(0.01)
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no alarm was armed …
+        assert signal.getsignal(signal.SIGALRM) is before          # … and no handler installed
+        spin(0.05)

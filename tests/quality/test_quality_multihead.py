@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from corpusforge.conf import ConfigError
-from tiny_models import make_head, make_tiny_bert
+from support.models import make_head, make_tiny_bert
 from corpusforge.udfs import classifiers
 from corpusforge.udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
 from corpusforge.udfs.decisions import combine

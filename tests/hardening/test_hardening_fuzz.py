@@ -7,7 +7,7 @@ whatever it holds, gets a verdict from every rule. Inputs are real WARC bytes (t
 mutated the ways files break in the wild — cut short, bits flipped, garbage inserted, headers lying —
 and random bytes and strings (surrogates, control characters, huge repeats) for the text functions.
 
-Budget: a few seconds in CI; CORPUSFORGE_FUZZ_EXAMPLES=N runs N examples per test (tests/hardening_helpers.py).
+Budget: a few seconds in CI; CORPUSFORGE_FUZZ_EXAMPLES=N runs N examples per test (tests/support/fuzz.py).
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import math
 import re
 import zlib
 
-from hardening_helpers import assert_accounted, convert, fuzz_settings, gzip_per_record, real_warc
+from support.fuzz import assert_accounted, convert, fuzz_settings
+from support.warcs import gzip_per_record, real_warc
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -8,7 +8,7 @@ import shutil
 import threading
 
 import pytest
-from conftest import DATA
+from support.paths import DATA
 from pyspark.sql import functions as F
 
 from corpusforge.jobs.format import FormatStage

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from run_outputs import final_documents
+from support.runs import final_documents
 
 from corpusforge.jobs.pipeline import run_pipeline
 from corpusforge.jobs.stage import join, read_success

@@ -8,9 +8,9 @@ import random
 import numpy as np
 import pytest
 
-from conftest import shared_data
+from support.paths import shared_data
 from corpusforge.jobs.cli import main
-from tiny_models import WORDS, make_tiny_bert
+from support.models import WORDS, make_tiny_bert
 from corpusforge.udfs import classifiers
 from corpusforge.udfs.classifier_training import split_of, threshold_for_precision
 

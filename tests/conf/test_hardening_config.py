@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hardening_helpers import fuzz_settings
+from support.fuzz import fuzz_settings
+from support.paths import WARCS
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -133,11 +134,6 @@ def test_overriding_one_yaml_alias_leaves_its_twin_alone(tmp_path):
 
 
 # --- the command line stops at start-up --------------------------------------------------------------
-@pytest.fixture
-def no_spark(monkeypatch):
-    def forbid(cfg):
-        raise AssertionError("the CLI started Spark for a configuration or input error")
-    monkeypatch.setattr("corpusforge.jobs.session.build_session", forbid)
 
 
 @pytest.fixture
@@ -230,7 +226,7 @@ def test_a_run_that_stops_before_safety_does_not_check_its_lists(tmp_path):
 
     missing = tmp_path / "missing-list.txt"
     cfg = load_config(None, [list_setting("domains", missing)])
-    sample = [str(Path(__file__).resolve().parent / "data" / "warc")]
+    sample = [str(WARCS)]
     check_start_up(cfg, sample, str(tmp_path / "out"), "format", "dedup")  # Safety is not reached: its lists do not matter
     with pytest.raises(ConfigError, match="safety.block_domains.lists.ut1-adult"):
         check_start_up(cfg, sample, str(tmp_path / "out"), "format", "safety")

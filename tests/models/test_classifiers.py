@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tiny_models import make_head, make_tiny_bert
+from support.models import make_head, make_tiny_bert
 from corpusforge.udfs import classifiers
 from corpusforge.udfs.classifiers import ClassifierCard, ClassifierError, Scorer, WindowPolicy
 

@@ -5,8 +5,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DATA, shared_data
-from format_helpers import count_html_200, html_responses, write_arc
+from support.paths import DATA, shared_data
+from support.warcs import count_html_200, html_responses, write_arc
 
 from corpusforge.jobs.format import FormatStage
 

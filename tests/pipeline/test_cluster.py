@@ -24,9 +24,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from run_outputs import final_documents
+from support.runs import final_documents
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 pytestmark = pytest.mark.cluster
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from conftest import shared_data
+from support.paths import shared_data
 from corpusforge.conf import load_config
 from corpusforge.udfs.cleaning import Cleaner, settings_from_conf
 from corpusforge.udfs.language import detect_language

@@ -1,5 +1,5 @@
 """Classifier decisions without Spark: combined scores, the verdict, and the fluency corruptions
-(thresholds per language and site: tests/test_overrides.py)."""
+(thresholds per language and site: tests/conf/test_overrides.py)."""
 from __future__ import annotations
 
 import math

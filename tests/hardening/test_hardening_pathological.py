@@ -16,7 +16,8 @@ import zlib
 
 import numpy._core._multiarray_umath as numpy_core
 import pytest
-from hardening_helpers import assert_accounted, convert, format_options, real_pages, write_warc
+from support.fuzz import assert_accounted, convert
+from support.warcs import Response, real_pages, write_warc
 
 from corpusforge.conf import load_config
 from corpusforge.udfs.cleaning import Cleaner, settings_from_conf
@@ -73,8 +74,8 @@ def warc_level_bomb(expanded: int) -> bytes:
 
 def sandwich(hostile: bytes) -> bytes:
     """real page, hostile record (a whole gzip member), real page: one WARC file."""
-    first = write_warc([(PAGES[0][0], [], PAGES[0][1])], first_id=0)
-    last = write_warc([(PAGES[1][0], [], PAGES[1][1])], first_id=2)
+    first = write_warc([Response(PAGES[0][0], PAGES[0][1], content_type="text/html")], first_id=0)
+    last = write_warc([Response(PAGES[1][0], PAGES[1][1], content_type="text/html")], first_id=2)
     return first + hostile + last
 
 
@@ -96,7 +97,7 @@ def measured(data: bytes):
 @pytest.fixture(scope="module")
 def reference_texts() -> list[str]:
     """The two real pages' texts from a WARC without the hostile record (also warms imports and models)."""
-    rows, summary = convert(write_warc([(url, [], body) for url, body in PAGES]))
+    rows, summary = convert(write_warc([Response(url, body, content_type="text/html") for url, body in PAGES]))
     assert [r["reason"] for r in rows] == [None, None]
     return [r["text"] for r in rows]
 
@@ -122,7 +123,8 @@ EXPECTED = {
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_a_hostile_record_is_capped_or_skipped_and_the_file_goes_on(name, reference_texts):
     body, headers = hostile_page(name)
-    data = sandwich(write_warc([(f"http://hostile.example/{name}", headers, body)], first_id=1))
+    data = sandwich(write_warc([Response(f"http://hostile.example/{name}", body, content_type="text/html",
+                                          extra_headers=tuple(headers))], first_id=1))
     rows, summary, heap_peak, rss_growth, seconds = measured(data)
     print(f"\n{name}: {len(body):,} bytes of body ({len(data):,} in the WARC) → "
           f"{rows[1]['reason'] if len(rows) > 1 else '?'}; {seconds:.2f}s, heap peak {heap_peak / MIB:.1f} MiB, "

@@ -1,4 +1,4 @@
-"""What spark-submit needs beyond local mode, checked in seconds without a cluster (tests/test_cluster.py
+"""What spark-submit needs beyond local mode, checked in seconds without a cluster (tests/pipeline/test_cluster.py
 runs the whole thing): the driver imports the project from the --py-files zip, where the bundled data is
 absent, and classifier directories travel as archives because Spark refuses to addFile a directory on a
 cluster."""
@@ -10,7 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bundled_paths_resolve_to_the_installed_copy_when_imported_from_the_project_zip(tmp_path):

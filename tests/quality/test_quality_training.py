@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, shared_data
-from tiny_models import make_tiny_bert
+from support.paths import DATA, shared_data
+from support.models import make_tiny_bert
 from corpusforge.udfs import classifiers
 from corpusforge.udfs.decisions import combine
 from corpusforge.udfs.quality_data import ASPECTS
@@ -18,7 +18,7 @@ from corpusforge.udfs.quality_data import ASPECTS
 def test_stacked_head_equals_the_separate_heads(hidden):
     import torch
 
-    from corpusforge.jobs.train_fluency import stack_heads
+    from corpusforge.jobs.training.fluency import stack_heads
 
     torch.manual_seed(0)
     heads = [classifiers.build_head(32, hidden, 1) for _ in ASPECTS]
@@ -31,7 +31,7 @@ def test_stacked_head_equals_the_separate_heads(hidden):
 
 
 def test_train_fluency_on_a_small_real_sample(tmp_path):
-    from corpusforge.jobs import train_fluency
+    from corpusforge.jobs.training import fluency as train_fluency
     from corpusforge.jobs.cli import main
     from corpusforge.udfs.classifier_training import split_of
 
@@ -77,7 +77,7 @@ pages:
     from corpusforge.conf import load_config
 
     cfg = load_config(None, sets)
-    recipe = train_fluency.load_recipe(recipe_file)
+    recipe = train_fluency.load_fluency_recipe(recipe_file)
     docs, _ = train_fluency.read_documents(recipe, Path("."))
     passages = [p for p in train_fluency.make_passages(docs, recipe, cfg.training.seed)
                 if split_of(p.document, cfg.training.seed, 0.3, 0.2) == "validation"]

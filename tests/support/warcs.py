@@ -1,12 +1,17 @@
-"""Helpers for the Format tests: build small real archive files (WARC with warcio's writer, ARC by
-the format's definition) and count their HTML responses independently of udfs/documents.py."""
+"""The tests' one source of archives: small WARC files written with warcio's writer (and ARC files by
+the format's definition), the records and pages of the bundled real WARCs, and counts of their HTML
+responses made independently of udfs/documents.py."""
 from __future__ import annotations
 
 import gzip
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+from fastwarc.warc import ArchiveIterator as FastArchiveIterator
+from fastwarc.warc import WarcRecordType
+from support.paths import WARCS
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
@@ -28,10 +33,11 @@ class Response:
     record_id: str | None = None
 
 
-def write_warc(records: list, *, gzip_members: bool = True, is_part_of: str | None = None) -> bytes:
+def write_warc(records: list, *, gzip_members: bool = True, is_part_of: str | None = None, first_id: int = 0) -> bytes:
     """A WARC file's bytes: a warcinfo record (when is_part_of is given), then `records`.
 
-    Items are Response objects or ("request"|"metadata"|"revisit"|"dns", url) tuples.
+    Items are Response objects or ("request"|"metadata"|"revisit"|"dns", url) tuples; record ids count
+    from first_id, so that two files written apart can be joined without repeating an id.
     """
     out = io.BytesIO()
     writer = WARCWriter(out, gzip=gzip_members)
@@ -40,7 +46,7 @@ def write_warc(records: list, *, gzip_members: bool = True, is_part_of: str | No
         info.rec_headers.replace_header("WARC-Record-ID", "<urn:uuid:00000000-0000-0000-0000-00000000info>")
         info.rec_headers.replace_header("WARC-Date", DATE)
         writer.write_record(info)
-    for n, item in enumerate(records):
+    for n, item in enumerate(records, start=first_id):
         record_id = f"<urn:uuid:00000000-0000-0000-0000-{n:012d}>"
         fixed = {"WARC-Record-ID": record_id, "WARC-Date": DATE}
         if isinstance(item, Response):
@@ -139,3 +145,41 @@ def write_arc(pages: list[tuple[str, bytes, str | None]], name: str = "test.arc.
     if not compress:
         return b"".join(parts)
     return b"".join(gzip.compress(part) for part in parts)
+
+
+@lru_cache(maxsize=None)
+def record_blocks(name: str) -> tuple[tuple[str, bytes], ...]:
+    """(kind, uncompressed bytes) of every record of a bundled real WARC file, in order."""
+    plain = gzip.decompress((WARCS / name).read_bytes())
+    starts, kinds = [], []
+    for record in FastArchiveIterator(io.BytesIO(plain), record_types=WarcRecordType.any_type, parse_http=False):
+        starts.append(record.stream_pos)
+        kinds.append(str(record.record_type).rsplit(".", 1)[-1])
+    ends = starts[1:] + [len(plain)]
+    return tuple((kind, plain[a:b]) for kind, a, b in zip(kinds, starts, ends))
+
+
+def real_warc(name: str, picks: tuple[int, ...] | None = None) -> bytes:
+    """Uncompressed bytes of a real WARC file, or of the records `picks` of it (real bytes, unchanged)."""
+    blocks = record_blocks(name)
+    chosen = blocks if picks is None else [blocks[i] for i in picks]
+    return b"".join(block for _, block in chosen)
+
+
+def gzip_per_record(name: str, picks: tuple[int, ...] | None = None) -> bytes:
+    blocks = record_blocks(name)
+    chosen = blocks if picks is None else [blocks[i] for i in picks]
+    return b"".join(gzip.compress(block, compresslevel=6) for _, block in chosen)
+
+
+def real_pages(name: str, count: int) -> list[tuple[str, bytes]]:
+    """(url, HTML bytes) of the first `count` HTML 200 responses of a bundled real WARC."""
+    pages = []
+    with (WARCS / name).open("rb") as stream:
+        for record in FastArchiveIterator(stream, record_types=WarcRecordType.response, parse_http=True):
+            if record.http_headers is not None and record.http_headers.status_code == 200 \
+                    and (record.http_content_type or "").startswith("text/html"):
+                pages.append((record.headers.get("WARC-Target-URI"), record.reader.read()))
+                if len(pages) == count:
+                    break
+    return pages

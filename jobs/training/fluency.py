@@ -21,75 +21,27 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Literal
-
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from corpusforge.conf import Config, ConfigError
-from corpusforge.jobs.train import RecipeError, passages, read_jsonl
+from corpusforge.conf import Config
+from corpusforge.jobs.training.data import passages, read_jsonl
+from corpusforge.jobs.training.recipes import FluencyRecipe, RecipeError, check_splits, load_recipe, training_options
 from corpusforge.udfs import classifiers
 from corpusforge.udfs.classifier_training import TrainingOptions, binary_metrics, embed_texts, split_of, train_head
 from corpusforge.udfs.classifiers import ClassifierCard
 from corpusforge.udfs.language import detect_language
-from corpusforge.udfs.decisions import COMBINE_METHODS, combine
+from corpusforge.udfs.decisions import combine
 from corpusforge.udfs.quality_data import ASPECTS, Example, Materials, Passage, labelled_examples, vocabulary_of
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DocumentSource(Strict):
-    """A JSONL file of fluent documents."""
-    path: str
-    text: str                       # field holding the text
-    id: str | None = None           # field holding a document id (default: the line number)
-    title: str | None = None        # field holding a title (titles feed the title-list corruption)
-    language: str                   # a CLD2 code, or "detect" (pycld2 per document)
-    max_documents: int | None = Field(default=None, gt=0)
-
-
-class PageSource(Strict):
-    """A WARC of real pages: the page text outside the main text is real boilerplate (noise
-    corruptions), the <title>s are real titles (title lists)."""
-    warc: str
-    groundtruth: str | None = None  # JSONL keyed by warc_record_id holding the gold main text …
-    main: str | None = None         # … in this field; without it resiliparse's main-content text is used
-
-
-class Combination(Strict):
-    method: Literal["weighted_mean", "geometric_mean", "min"]
-    weights: dict[str, float]
-
-
-class FluencyRecipe(Strict):
-    name: str
-    languages: list[str]                      # languages kept; documents in others are counted and left out
-    window_tokens: int = Field(gt=2)          # the encoder window (what inference.max_tokens sees)
-    passage_chars: dict[str, int]             # passage size per language, about one window of text
-    passages_per_document: int = Field(gt=0)  # the first passages of each document (inference reads heads)
-    max_passages_per_language: int = Field(gt=0)
-    clean_keep_rate: float = Field(gt=0, lt=1)  # the combined threshold keeps this share of clean validation passages
-    combine: Combination
-    documents: list[DocumentSource]
-    pages: list[PageSource] = []
-
-
-def load_recipe(path: str | Path) -> FluencyRecipe:
-    try:
-        recipe = FluencyRecipe.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise RecipeError(f"recipe {path} does not exist.") from None
-    except (yaml.YAMLError, ValidationError) as err:
-        raise RecipeError(f"recipe {path} is not valid: {err}") from None
+def load_fluency_recipe(path: str | Path) -> FluencyRecipe:
+    """A fluency recipe, with the checks that span its fields."""
+    recipe = load_recipe(path, FluencyRecipe)
     missing = [lang for lang in recipe.languages if lang not in recipe.passage_chars]
     if missing:
         raise RecipeError(f"recipe {path}: passage_chars has no size for {missing}.")
     if not any(recipe.combine.weights.get(a, 0) > 0 for a in ASPECTS):
         raise RecipeError(f"recipe {path}: combine.weights must give one of {list(ASPECTS)} a positive weight.")
-    assert recipe.combine.method in COMBINE_METHODS
     return recipe
 
 
@@ -188,18 +140,6 @@ def make_passages(docs: list[dict], recipe: FluencyRecipe, seed: int) -> list[Pa
     return out
 
 
-def training_options(cfg: Config, recipe: FluencyRecipe) -> TrainingOptions:
-    t = cfg.training
-    return TrainingOptions(
-        name=recipe.name, outputs=ASPECTS, mode="fast", base_model=t.base_model, pooling=t.pooling,
-        normalize=t.normalize, max_tokens=recipe.window_tokens, validation_fraction=t.validation_fraction,
-        test_fraction=t.test_fraction, target_precision=t.target_precision, seed=t.seed,
-        hidden=tuple(t.hidden_units), epochs=t.epochs, learning_rate=t.learning_rate, weight_decay=t.weight_decay,
-        batch_size=t.batch_size, patience=t.patience, fine_tune_epochs=t.fine_tune_epochs,
-        fine_tune_learning_rate=t.fine_tune_learning_rate, embedding_cache_dir=t.embedding_cache_dir,
-        direction="below")
-
-
 # --- training ---------------------------------------------------------------------------------
 
 def train_aspect_heads(examples: dict[str, list[Example]], vectors: dict[str, np.ndarray],
@@ -295,9 +235,10 @@ def run(cfg: Config, recipe: FluencyRecipe, data_root: str | Path, output: str |
     import torch
     from safetensors.torch import save_file
 
+    check_splits(cfg)
     started = time.monotonic()
     data_root, out_dir = Path(data_root), Path(output)
-    options = training_options(cfg, recipe)
+    options = training_options(cfg, recipe.name, ASPECTS, "below", mode="fast", max_tokens=recipe.window_tokens)
     docs, skipped = read_documents(recipe, data_root)
     boilerplate, titles = read_pages(recipe, data_root)
     for d in docs:
@@ -362,8 +303,3 @@ def run(cfg: Config, recipe: FluencyRecipe, data_root: str | Path, output: str |
     (out_dir / "recipe.json").write_text(json.dumps(recipe.model_dump(), indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
     return metrics
-
-
-def check(cfg: Config, recipe: FluencyRecipe) -> None:
-    if cfg.training.validation_fraction + cfg.training.test_fraction >= 1:
-        raise ConfigError("conf keys 'training.validation_fraction' + 'training.test_fraction' must be < 1.")

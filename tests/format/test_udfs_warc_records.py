@@ -1,17 +1,16 @@
 """Reading archive files: every compression, ARC, and files cut short."""
 import gzip
 import io
-from pathlib import Path
 
 import pytest
-from format_helpers import html_responses, write_arc
+from support.paths import WARCS
+from support.warcs import html_responses, write_arc
 from warcio.archiveiterator import ArchiveIterator
 
 from corpusforge.udfs.warc_records import CorruptArchive, archive_format, iter_records
 
-DATA = Path(__file__).resolve().parent / "data" / "warc"
-SAMPLE = DATA / "ccbot-2019-12-single.warc.gz"
-WHOLE_FILE_GZIP = DATA / "edge" / "CC-MAIN-2015-11-whole-file-gzip.warc.gz"
+SAMPLE = WARCS / "ccbot-2019-12-single.warc.gz"
+WHOLE_FILE_GZIP = WARCS / "edge" / "CC-MAIN-2015-11-whole-file-gzip.warc.gz"
 
 
 def records(data: bytes, name: str = "x"):
@@ -49,7 +48,7 @@ def split_warc_records(plain: bytes) -> list[bytes]:
 
 @pytest.mark.parametrize("compress", [True, False])
 def test_arc_files_are_read(compress):
-    pages = html_responses(DATA / "sample-0000.warc.gz", 3)
+    pages = html_responses(WARCS / "sample-0000.warc.gz", 3)
     data = write_arc(pages, compress=compress)
     assert archive_format(io.BytesIO(data)) == "arc"
     got = list(iter_records(io.BytesIO(data), "t.arc.gz"))
