@@ -1,12 +1,22 @@
-"""CPU time and resident memory of a process tree, read from /proc (Linux).
+"""CPU time and resident memory of a process tree, read from /proc (Linux): the one place the
+benchmarks measure processes.
 
 Used by the benchmarks to measure Spark's JVM and its Python workers, which are not children of
-the benchmark's own process. Hand-written in a few lines instead of adding psutil to the project.
+the benchmark's own process, and DataTrove's worker pools. Hand-written in a few lines instead of
+adding psutil to the project.
+
+- `tree_cpu_seconds(pid)`: CPU of a living tree now (with its reaped children), for before/after deltas.
+- `TreeCPU(pid)`: samples a tree's CPU in the background, so a finished process's CPU still counts;
+  with `become_subreaper()` + `reap_all()` + `children_cpu()` a command's whole tree is measured twice.
+- `MemorySampler(jvm_pid)`: peak RSS of a JVM and of the Python workers below it.
 """
 from __future__ import annotations
 
+import ctypes
 import os
+import resource
 import threading
+import time
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -45,6 +55,69 @@ def tree_cpu_seconds(root: int) -> float:
         if fields:
             total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
     return total / TICKS
+
+
+class TreeCPU:
+    """Samples the CPU seconds of a process tree (last value seen per process), for per-stage splits.
+
+    Unlike `tree_cpu_seconds`, a process keeps counting after it exits (its last sample stands), and
+    children's reaped time (cutime, cstime) is left out, since those children were sampled themselves."""
+
+    def __init__(self, root: int, interval: float = 0.2):
+        self.root, self.interval = root, interval
+        self.seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def sample(self) -> float:
+        if self._stop.is_set():  # the command has ended: its processes are gone, the last values stand
+            return sum(self.seen.values())
+        with self._lock:
+            for pid in descendants(self.root):
+                fields = _stat(pid)
+                if fields:
+                    self.seen[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+            return sum(self.seen.values())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def become_subreaper() -> None:
+    """Orphans of the commands we start (Spark's Python workers, DataTrove's pools) are re-parented to us,
+    so that reaping them adds their CPU time to RUSAGE_CHILDREN."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def reap_all(deadline_s: float = 60) -> None:
+    """Wait for every child (and re-parented orphan) of this process, at most `deadline_s` seconds."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() > deadline:
+                print("warning: processes still running after the command ended; their CPU is not counted")
+                return
+            time.sleep(0.1)
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of every reaped child of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def cmdline(pid: int) -> str:

@@ -1,20 +1,20 @@
 """Clean stage benchmark: rule throughput vs DataTrove in the same run, and keep rates on real pages.
 
 1. Format: the real pages of ../shared/data/warc/built (article, news and forum pages with gold main
-   text) and the real crawl captures of ../shared/data/warc/real go through `corpusforge format`
-   (skipped when --work already holds a finished output).
+   text) and the real crawl captures of ../shared/data/warc/real go through `corpusforge format`, each
+   set apart (bench/common.py format_output: skipped when --work already holds a finished output).
 2. Throughput, documents/s per core, on the same texts (every Format document of both): corpusforge's
    Clean rules (udfs/cleaning.py: normalisation + all rules, every rule evaluated on every document,
    as the stage does to record failed_rules and scores) in this process, against DataTrove's
    GopherQuality + GopherRepetition + C4Quality + FineWebQuality filters (published defaults, English
    tokenizer, early exit as in a DataTrove pipeline) in a subprocess of its own virtualenv
-   (bench/datatrove_filters.py). Both are single-threaded; per core = documents / CPU seconds.
+   (bench/clean/datatrove_filters.py). Both are single-threaded; per core = documents / CPU seconds.
 3. The Clean stage itself (`corpusforge clean`, Spark local mode) on both Format outputs: keep rates
    for Chinese and non-Chinese pages, per source file and page type, and the top removal reasons
    per language. As a check that CJK text is measured right, the rules also run on the gold main text
    of the magic-html pages: Chinese and non-Chinese gold articles should keep alike.
 
-Usage: .venv/bin/python bench/bench_clean.py [--work DIR] [--repeat 3] [--cores 2]
+Usage: .venv/bin/python bench/clean/bench_clean.py [--work DIR] [--repeat 3] [--cores 2]
 """
 from __future__ import annotations
 
@@ -27,17 +27,18 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py
 
 import pyarrow.parquet as pq  # noqa: E402
+
+from common import DATATROVE_PYTHON, ROOT, SHARED, format_output  # noqa: E402
 
 from corpusforge.conf import load_config  # noqa: E402
 from corpusforge.udfs.cleaning import Cleaner, settings_from_conf  # noqa: E402
 from corpusforge.udfs.language import detect_language  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data" / "warc"
-DATATROVE_PYTHON = ROOT / "bench" / ".venv-datatrove" / "bin" / "python"
+WARCS = SHARED / "warc"
+DATATROVE_FILTERS = Path(__file__).resolve().parent / "datatrove_filters.py"
 CHINESE = ("zh", "zh-Hant")
 
 
@@ -46,14 +47,6 @@ def corpusforge(*args: str, cores: int) -> None:
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args[:1])} failed:\n{done.stderr[-3000:]}")
-
-
-def format_output(name: str, work: Path, cores: int) -> Path:
-    out = work / f"format_{name}"
-    if not (out / "_SUCCESS").exists():
-        print(f"format {SHARED / name} → {out}", flush=True)
-        corpusforge("format", "--input", str(SHARED / name), "--output", str(out), cores=cores)
-    return out
 
 
 def throughput(texts_file: Path, rows: list[dict], repeat: int) -> dict:
@@ -66,9 +59,9 @@ def throughput(texts_file: Path, rows: list[dict], repeat: int) -> dict:
     ours_cpu = time.process_time() - started
     ours = {"documents": len(rows) * repeat, "kept": kept, "cpu_seconds": ours_cpu}
     if not DATATROVE_PYTHON.exists():
-        print(f"DataTrove baseline skipped: {DATATROVE_PYTHON} missing (see bench/datatrove_filters.py)")
+        print(f"DataTrove baseline skipped: {DATATROVE_PYTHON} missing (see bench/clean/datatrove_filters.py)")
         return {"corpusforge": ours}
-    done = subprocess.run([str(DATATROVE_PYTHON), str(ROOT / "bench" / "datatrove_filters.py"), str(texts_file),
+    done = subprocess.run([str(DATATROVE_PYTHON), str(DATATROVE_FILTERS), str(texts_file),
                            "--repeat", str(repeat)], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"DataTrove baseline failed:\n{done.stderr[-3000:]}")
@@ -119,7 +112,7 @@ def print_keep_rates(title: str, kept: list[dict], removed: list[dict], page_typ
 
 def gold_check(cleaner: Cleaner) -> None:
     """The rules on the gold main text of magic-html: Chinese vs non-Chinese articles and forums."""
-    path = SHARED / "built" / "magic-html-benchmark.groundtruth.jsonl"
+    path = WARCS / "built" / "magic-html-benchmark.groundtruth.jsonl"
     table: dict[tuple, list[int]] = collections.defaultdict(lambda: [0, 0])
     reasons: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for line in path.open(encoding="utf-8"):
@@ -144,11 +137,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
-    if not SHARED.is_dir():
-        raise SystemExit(f"{SHARED} is not present")
+    if not WARCS.is_dir():
+        raise SystemExit(f"{WARCS} is not present")
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    formats = {name: format_output(name, work, args.cores) for name in ("built", "real")}
+    formats = {name: format_output(work, (name,), args.cores) for name in ("built", "real")}
 
     rows = []
     for name, path in formats.items():
@@ -173,7 +166,7 @@ def main() -> None:
               f"({theirs['cpu_seconds']:.2f} CPU s, kept {theirs['kept']}/{len(rows)} per pass)")
         print(f"  ratio corpusforge / DataTrove: {ours_rate / theirs_rate:.1f}x (goal ≥ 2x)")
 
-    magic = SHARED / "built" / "magic-html-benchmark.groundtruth.jsonl"
+    magic = WARCS / "built" / "magic-html-benchmark.groundtruth.jsonl"
     page_types = {json.loads(line)["warc_record_id"]: json.loads(line)["page_type"] for line in magic.open()}
     for name, path in formats.items():
         stats, kept, removed = stage_keep_rates(path, work, name, args.cores)

@@ -1,4 +1,4 @@
-"""The baseline of bench_clean.py: DataTrove's GopherQuality + GopherRepetition + C4Quality + FineWebQuality
+"""The baseline of bench/clean/bench_clean.py: DataTrove's GopherQuality + GopherRepetition + C4Quality + FineWebQuality
 filters, with their published defaults, over the texts of a JSONL file, in one process.
 
 Runs only in the benchmark's own virtualenv (DataTrove is not a corpusforge dependency):
@@ -9,7 +9,7 @@ Runs only in the benchmark's own virtualenv (DataTrove is not a corpusforge depe
 The filters run as in a DataTrove pipeline: in that order, a document leaving at the first filter
 that rejects it. Prints one JSON object: documents, kept, CPU seconds (process time), repeat.
 
-Usage: bench/.venv-datatrove/bin/python bench/datatrove_filters.py TEXTS.jsonl [--repeat N] [--language en]
+Usage: bench/.venv-datatrove/bin/python bench/clean/datatrove_filters.py TEXTS.jsonl [--repeat N] [--language en]
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import time
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("texts")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--language", default="en")

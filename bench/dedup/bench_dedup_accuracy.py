@@ -9,7 +9,8 @@ Corpus (all text is real; only the mutations are ours):
     originals, 1,000 MSRP sentence pairs and 1,000 PAWS-X Chinese pairs (high overlap, often not
     duplicates).
 Ground truth: exact Jaccard of the documents' 5-gram shingle sets (udfs.shingles, the same
-normalisation as the stage), every pair, through a sparse matrix product.
+normalisation as the stage), every pair, through a sparse matrix product of the shingle hashes;
+removals are checked with the unhashed shingle sets (bench/common.py shingle_jaccard).
 
 Metrics:
   - pair recall at J ≥ 0.7: share of true pairs whose two documents end up in one component,
@@ -19,7 +20,7 @@ Side by side in the same run: the stage with the default settings (25 bands × 5
 verification), with estimated verification, with datasketch's optimum banding (14 × 9), and the
 plain datasketch MinHashLSH(threshold=0.7) in one process (candidates unverified, union-find).
 
-Usage: .venv/bin/python bench/bench_dedup_accuracy.py [--workdir /tmp/dedup-bench] [--variants 3]
+Usage: .venv/bin/python bench/dedup/bench_dedup_accuracy.py [--workdir /tmp/dedup-bench] [--variants 3]
 """
 from __future__ import annotations
 
@@ -36,11 +37,10 @@ import numpy as np
 import pyarrow.parquet as pq
 from scipy import sparse
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py
 
-from dedup_corpus import DUMPS, SHARED, document_row, real_pages, write_stage_input  # noqa: E402
+from common import SHARED, jaccard, stage_shingles  # noqa: E402
+from dedup_corpus import DUMPS, document_row, real_pages, write_stage_input  # noqa: E402
 
 from corpusforge.udfs.shingles import TokenBatch, shingle_hashes, shingle_keys, shingle_hash32, tokens, unique_per_document  # noqa: E402
 
@@ -131,22 +131,19 @@ def true_pairs(rows: list[dict], threshold: float) -> dict[tuple[str, str], floa
 
 
 def exact_jaccard_lookup(rows):
-    toks = {r["id"]: tokens(r["text"]) for r in rows}
+    """id, id → exact 5-gram Jaccard of the two documents (shingle sets cached per id)."""
+    texts = {r["id"]: r["text"] for r in rows}
     cache = {}
 
     def sh(i):
         if i not in cache:
-            t = toks[i]
-            cache[i] = {tuple(t[k:k + 5]) for k in range(len(t) - 4)} or {tuple(t)}
+            cache[i] = stage_shingles(texts[i])
         return cache[i]
 
-    def jaccard(i, j):
-        x, y = sh(i), sh(j)
-        return len(x & y) / len(x | y) if x | y else 1.0
-    return jaccard
+    return lambda i, j: jaccard(sh(i), sh(j))
 
 
-def score(components: dict[str, str], removed: set[str], pairs: dict, jaccard) -> dict:
+def score(components: dict[str, str], removed: set[str], pairs: dict, exact_jaccard) -> dict:
     """Pair recall (same component) and removal precision (J ≥ 0.7 with some component member)."""
     found = sum(1 for (i, j) in pairs if components.get(i, i) == components.get(j, j))
     by_bucket = defaultdict(lambda: [0, 0])
@@ -157,7 +154,7 @@ def score(components: dict[str, str], removed: set[str], pairs: dict, jaccard) -
     members = defaultdict(list)
     for doc, comp in components.items():
         members[comp].append(doc)
-    good = sum(1 for d in removed if any(m != d and jaccard(d, m) >= 0.7 for m in members[components[d]]))
+    good = sum(1 for d in removed if any(m != d and exact_jaccard(d, m) >= 0.7 for m in members[components[d]]))
     return {"pairs": len(pairs), "recall": found / max(1, len(pairs)), "removed": len(removed),
             "precision": good / max(1, len(removed)),
             "recall_by_j": {f"{k:.2f}": f"{v[0]}/{v[1]}" for k, v in sorted(by_bucket.items())}}
@@ -217,7 +214,7 @@ def datasketch_components(rows, threshold: float) -> tuple[dict, set, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/dedup-bench"))
     parser.add_argument("--variants", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
@@ -225,7 +222,7 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     source, rows = build_corpus(args.workdir, args.variants, args.seed)
     pairs = true_pairs(rows, 0.7)
-    jaccard = exact_jaccard_lookup(rows)
+    exact_jaccard = exact_jaccard_lookup(rows)
     print(f"corpus: {len(rows):,} documents, {len(pairs):,} pairs with exact 5-gram Jaccard ≥ 0.7\n")
 
     from corpusforge.conf import load_config
@@ -239,12 +236,12 @@ def main() -> None:
     for name, sets in settings:
         comps, removed, seconds = stage_components(spark, load_config(None, base + sets), source,
                                                    args.workdir / "accuracy_out")
-        s = score(comps, removed, pairs, jaccard)
+        s = score(comps, removed, pairs, exact_jaccard)
         print(f"{name:46s} {s['recall']:10.4f} {s['precision']:9.4f} {s['removed']:8,} {seconds:8.1f}  {s['recall_by_j']}",
               flush=True)
     spark.stop()
     comps, removed, seconds = datasketch_components(rows, 0.7)
-    s = score(comps, removed, pairs, jaccard)
+    s = score(comps, removed, pairs, exact_jaccard)
     print(f"{'datasketch MinHashLSH(0.7), unverified':46s} {s['recall']:10.4f} {s['precision']:9.4f} "
           f"{s['removed']:8,} {seconds:8.1f}  {s['recall_by_j']}")
 

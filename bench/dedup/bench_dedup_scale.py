@@ -1,13 +1,15 @@
 """Scale of the Dedup stage in local mode: wall time per step, peak driver (JVM) and Python worker
 memory, at several corpus sizes, and how time grows with size.
 
-The corpus is made from the real pages of ../shared/data by controlled mutation (bench/dedup_corpus.py):
+The corpus is made from the real pages of ../shared/data by controlled mutation (bench/dedup/dedup_corpus.py):
 about 80% unique documents, 15% near copies, 5% exact copies, three dumps. Each size runs in a fresh
 process (a fresh Spark) so memory peaks do not mix; the baseline of the growth column is the
 smallest size of the same run (time ratio vs size ratio; 1.0 = linear).
 
-Usage: .venv/bin/python bench/bench_dedup_scale.py [--sizes 100000 300000 1000000] [--workdir /tmp/dedup-bench]
+Usage: .venv/bin/python bench/dedup/bench_dedup_scale.py [--sizes 100000 300000 1000000] [--workdir /tmp/dedup-bench]
        (one size: --one N, used internally)
+
+Results: bench/results/dedup_scale.json (one entry per size that finished).
 """
 from __future__ import annotations
 
@@ -19,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py and proc_stats.py
+
+from common import ROOT, write_result  # noqa: E402
 
 
 def one(n: int, workdir: Path, partitions: int, driver_memory: str) -> dict:
@@ -57,7 +59,7 @@ def one(n: int, workdir: Path, partitions: int, driver_memory: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/dedup-bench"))
     parser.add_argument("--partitions", type=int, default=16)
@@ -100,7 +102,7 @@ def main() -> None:
         print(f"           kept {r['kept']:,}, removed {r['removed']}, verified edges {r['verified_edges']:,}, "
               f"CC rounds {r['cc_rounds']}, input {r['input_mib']} MiB Parquet, corpus built in "
               f"{r['corpus_build_seconds']} s", flush=True)
-    (args.workdir / "scale_results.json").write_text(json.dumps(results, indent=2))
+    print(f"results: {write_result('dedup_scale', results)}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Signature speed: udfs/minhash.py vs datasketch.MinHash.bulk, same shingle sets, same hash function,
 bit-identical output (checked on every document), one core, timed in process CPU seconds.
 
-Documents: the real pages of ../shared/data/warc (Format output, see bench/dedup_corpus.py),
+Documents: the real pages of ../shared/data/warc (Format output, see bench/dedup/dedup_corpus.py),
 tokenised by udfs.shingles.tokens. Three comparisons, each timed on the same input for both:
   A. permutations only: both get the same uint32 shingle hashes; datasketch with an identity
      hashfunc (the most favourable setting for it);
@@ -11,7 +11,7 @@ tokenised by udfs.shingles.tokens. Three comparisons, each timed on the same inp
   C. text → signature: both tokenise with udfs.shingles.tokens; ours is the stage's batch function
      (which also computes content hashes and shingle sets), datasketch builds keys and hashes them.
 
-Usage: .venv/bin/python bench/bench_dedup_signatures.py [--repeat 3] [--workdir /tmp/dedup-bench]
+Usage: .venv/bin/python bench/dedup/bench_dedup_signatures.py [--repeat 3] [--workdir /tmp/dedup-bench]
 """
 from __future__ import annotations
 
@@ -25,9 +25,7 @@ import mmh3
 import numpy as np
 from datasketch import MinHash
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py
 
 from dedup_corpus import real_pages  # noqa: E402
 
@@ -51,7 +49,7 @@ def same(ours: np.ndarray, theirs: list[MinHash]) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--copies", type=int, default=2, help="times the page set is repeated per timing")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/dedup-bench"))

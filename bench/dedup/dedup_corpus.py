@@ -1,6 +1,7 @@
 """Corpora for the dedup benchmarks, built from the real pages of ../shared/data (no full-size crawl
 is available here, see its README): the Format stage's output over every WARC in
-../shared/data/warc (real + built), cached under the work directory.
+../shared/data/warc (real + built), run once and cached under the work directory (bench/common.py
+format_output).
 
 - `real_pages()`: the extracted texts of those pages (about 750).
 - `write_stage_input()`: a directory that looks like a finished stage output (kept/ + _SUCCESS).
@@ -11,32 +12,19 @@ is available here, see its README): the Format stage's output over every WARC in
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+from common import format_output  # bench/ is on sys.path: every script that imports this module puts it there
+
 DUMPS = [("CC-MAIN-2019-04", 201904), ("CC-MAIN-2020-10", 202010), ("CC-MAIN-2021-04", 202104)]
 
 
-def format_output(workdir: Path) -> Path:
-    """Format every shared WARC once (cached): the real pages the corpora are made from."""
-    out = workdir / "format_real"
-    if not (out / "_SUCCESS").exists():
-        warcs = sorted(str(p) for p in (SHARED / "warc" / "built").glob("*.warc.gz")) + \
-            sorted(str(p) for p in (SHARED / "warc" / "real").rglob("*.warc.gz"))
-        subprocess.run([sys.executable, "-m", "corpusforge", "format", "--input", *warcs, "--output", str(out),
-                        "--set", "spark.master=local[2]", "--set", "output.jsonl=false"],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    return out
-
-
 def real_pages(workdir: Path) -> list[dict]:
+    """The Format stage's kept documents of every shared WARC (built + real) with at least 20 words."""
     table = pq.read_table(format_output(workdir) / "kept", columns=["id", "url", "text", "language"])
     return [r for r in table.to_pylist() if r["text"] and len(r["text"].split()) >= 20]
 

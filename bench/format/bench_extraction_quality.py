@@ -11,7 +11,7 @@ Side by side in the same run, on the same decoded HTML:
                  ceiling and precision floor of "no extraction at all",
   - resiliparse: resiliparse's own main-content heuristic, another well-kept extractor.
 
-Usage: .venv/bin/python bench/bench_extraction_quality.py [--built ../shared/data/warc/built]
+Usage: .venv/bin/python bench/format/bench_extraction_quality.py [--built ../shared/data/warc/built]
 """
 from __future__ import annotations
 
@@ -24,12 +24,13 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType  # noqa: E402
 from resiliparse.extract.html2text import extract_plain_text  # noqa: E402
 from resiliparse.parse.html import HTMLTree  # noqa: E402
+
+from common import SHARED  # noqa: E402
 
 from corpusforge.conf import load_config  # noqa: E402
 from corpusforge.udfs.documents import ArchiveToDocuments, FormatOptions  # noqa: E402
@@ -80,7 +81,7 @@ def baselines(warc: Path) -> dict[str, dict[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--built", default=str(ROOT.parent / "shared" / "data" / "warc" / "built"))
+    parser.add_argument("--built", default=str(SHARED / "warc" / "built"))
     args = parser.parse_args()
     built = Path(args.built)
     converter = ArchiveToDocuments(format_options())

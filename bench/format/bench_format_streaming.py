@@ -1,6 +1,6 @@
 """Format stage memory on a >= 1 GiB WARC with 1g of driver memory: records are streamed.
 
-Builds (bench/build_big_warc.py) a WARC of real pages replicated to --size bytes, then runs the
+Builds (bench/format/build_big_warc.py) a WARC of real pages replicated to --size bytes, then runs the
 Format stage with spark.master=local[2] and spark.driver_memory=1g (in local mode the executor lives
 in the driver JVM, so this is the executor's heap too). Side by side in the same session, the same
 stage on the real WARC the pages come from: if records are streamed, peak memory on the big file
@@ -13,7 +13,7 @@ heavier magic-html pages would take well over an hour on a small machine. --sour
 Memory is sampled every 0.25 s from /proc: the JVM (driver + executor) and every Python worker.
 The big file is deleted at the end unless --keep.
 
-Usage: .venv/bin/python bench/bench_format_streaming.py [--size 1073741824] [--warc PATH] [--keep]
+Usage: .venv/bin/python bench/format/bench_format_streaming.py [--size 1073741824] [--warc PATH] [--keep]
 """
 from __future__ import annotations
 
@@ -25,11 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py and proc_stats.py
 
 from build_big_warc import GIB, build  # noqa: E402
+from common import SHARED  # noqa: E402
 from proc_stats import MemorySampler, mib  # noqa: E402
 
 
@@ -54,7 +53,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=GIB)
     parser.add_argument("--warc", default=None, help="where to build the big WARC (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the big WARC afterwards")
-    parser.add_argument("--built", default=str(ROOT.parent / "shared" / "data" / "warc" / "built"))
+    parser.add_argument("--built", default=str(SHARED / "warc" / "built"))
     parser.add_argument("--source", default="article-extraction-benchmark.warc.gz")
     args = parser.parse_args()
 

@@ -9,7 +9,7 @@ names so the run lasts long enough to mean something.
               accounting, Arrow or Spark.
   udfs loop:  one Python process running the stage's own record logic (udfs.documents: charset
               decoding, ids, URLs, accounting) without Spark: what our plumbing costs by itself.
-  Spark:      corpusforge's Format stage (jobs/format.py) on local[--cores], writing its real
+  Spark:      corpusforge's Format stage (corpusforge.jobs.format) on local[--cores], writing its real
               output (Parquet kept/removed, JSONL as conf/local.yaml asks, _stats.json).
               Measured twice on the same list: cold (session start-up + first run, which forks the
               Python workers) and warm (a second run on the running session).
@@ -19,7 +19,7 @@ milliseconds per document (Spark: the JVM plus its Python workers, read from /pr
 shared with other work the CPU figure is the steadier comparison; wall-clock per core assumes the
 cores were free.
 
-Usage: .venv/bin/python bench/bench_format_throughput.py [--repeat 2] [--cores 2]
+Usage: .venv/bin/python bench/format/bench_format_throughput.py [--repeat 2] [--cores 2]
 """
 from __future__ import annotations
 
@@ -30,14 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py and proc_stats.py
 
 import pycld2  # noqa: E402
 import trafilatura  # noqa: E402
 from fastwarc.warc import ArchiveIterator, WarcRecordType  # noqa: E402
 
+from common import SHARED  # noqa: E402
 from proc_stats import tree_cpu_seconds  # noqa: E402
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -124,7 +123,7 @@ def spark_runs(paths: list[str], cfg, work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "warc"))
+    parser.add_argument("--data", default=str(SHARED / "warc"))
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()

@@ -6,7 +6,7 @@ are the original pages) over and over until the file reaches --size bytes. Membe
 unchanged, so WARC-Record-IDs repeat across replicas; the Format stage's ids stay unique because
 they include each record's byte offset. A warcinfo record at the head says how the file was built.
 
-Usage: .venv/bin/python bench/build_big_warc.py OUTPUT [--size 1073741824] [--source NAME.warc.gz …]
+Usage: .venv/bin/python bench/format/build_big_warc.py OUTPUT [--size 1073741824] [--source NAME.warc.gz …]
 """
 from __future__ import annotations
 
@@ -15,10 +15,13 @@ import io
 import sys
 from pathlib import Path
 
-from fastwarc.warc import ArchiveIterator, WarcRecordType
-from warcio.warcwriter import WARCWriter
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py
 
-ROOT = Path(__file__).resolve().parent.parent
+from fastwarc.warc import ArchiveIterator, WarcRecordType  # noqa: E402
+from warcio.warcwriter import WARCWriter  # noqa: E402
+
+from common import SHARED  # noqa: E402
+
 GIB = 1 << 30
 
 
@@ -38,7 +41,7 @@ def warcinfo(description: str) -> bytes:
     out = io.BytesIO()
     writer = WARCWriter(out, gzip=True)
     writer.write_record(writer.create_warcinfo_record("corpusforge-big.warc.gz", {
-        "software": "corpusforge bench/build_big_warc.py", "format": "WARC File Format 1.0",
+        "software": "corpusforge bench/format/build_big_warc.py", "format": "WARC File Format 1.0",
         "description": description}))
     return out.getvalue()
 
@@ -70,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("output")
     parser.add_argument("--size", type=int, default=GIB)
-    parser.add_argument("--built", default=str(ROOT.parent / "shared" / "data" / "warc" / "built"))
+    parser.add_argument("--built", default=str(SHARED / "warc" / "built"))
     parser.add_argument("--source", action="append", help="file names under --built to use (default: all)")
     args = parser.parse_args()
     sources = sorted(Path(args.built).glob("*.warc.gz"))

@@ -1,12 +1,12 @@
 """End to end against DataTrove: the same WARC corpus, the same run, documents/s per core side by side.
 
-1. Corpus: bench/build_corpus.py makes --records HTML documents from the ~750 real pages of
+1. Corpus: bench/pipeline/build_corpus.py makes --records HTML documents from the ~750 real pages of
    ../shared/data/warc (mutated copies, planted near and exact duplicates, four CC dumps), cached in
    --work. It says how many real pages it was built from.
 2. corpusforge: `corpusforge run --to dedup` (Format → Clean → Dedup, classifiers off) on
    local[--cores], the whole command timed (JVM start-up, the final JSONL export and the run report
    included), each stage's CPU read from the process tree as the run logs its stage boundaries.
-3. DataTrove 0.10.1 in its own virtualenv (bench/datatrove_end_to_end.py): WarcReader → Trafilatura
+3. DataTrove 0.10.1 in its own virtualenv (bench/pipeline/datatrove_end_to_end.py): WarcReader → Trafilatura
    → GopherQuality → GopherRepetition → C4Quality → FineWebQuality, then the 4-stage MinHash dedup,
    each stage one command with --cores workers. No language filter on either side.
 4. Agreement: documents each side keeps after extraction, after the quality rules and after dedup;
@@ -23,104 +23,42 @@ child subreaper of everything it starts (prctl), reaps every process when a comm
 their user+system time with getrusage(RUSAGE_CHILDREN). documents/s per core = input documents / CPU
 seconds. Wall-clock documents/s per core (wall / --cores) is printed too; it assumes free cores.
 
-Usage: .venv/bin/python bench/bench_end_to_end.py [--records 2000] [--cores 2] [--work DIR]
-                                                  [--skip-datatrove] [--skip-classifiers] [--json PATH]
+Usage: .venv/bin/python bench/pipeline/bench_end_to_end.py [--records 2000] [--cores 2] [--work DIR]
+                                                           [--skip-datatrove] [--skip-classifiers] [--json PATH]
 
 The results (corpus mix, per-stage CPU and document counts of both sides, agreement) are written as
-JSON to WORK/results.json and to --json PATH; bench/cost_model.py turns them into core-hours for a
-full Common Crawl dump.
+JSON to bench/results/end_to_end.json (committed: the figures docs/cost.md cites; rerun with --records 2000
+before committing it) and also to --json PATH when given; bench/pipeline/cost_model.py turns them into
+core-hours for a full Common Crawl dump.
 """
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gzip
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py and proc_stats.py
 
 import orjson  # noqa: E402
 import pyarrow.dataset as ds  # noqa: E402
 
-from proc_stats import TICKS, _stat, descendants  # noqa: E402
+from common import DATATROVE_PYTHON, ROOT, jaccard, write_result  # noqa: E402
+from proc_stats import TreeCPU, become_subreaper, children_cpu, reap_all  # noqa: E402
 
-DATATROVE_PYTHON = BENCH / ".venv-datatrove" / "bin" / "python"
+HERE = Path(__file__).resolve().parent  # bench/pipeline: build_corpus.py, datatrove_end_to_end.py
 DATATROVE_STAGES = ("filter", "signatures", "buckets", "cluster", "dedup_filter")
 STAGE_LINE = re.compile(r"\] (\w+): (running|\d+ in|finished earlier)")
 
 
 # --- measuring a command and every process below it --------------------------------------------------
-def become_subreaper() -> None:
-    """Orphans of the commands we start (Spark's Python workers, DataTrove's pools) are re-parented to us,
-    so that reaping them adds their CPU time to RUSAGE_CHILDREN."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
-
-
-def reap_all(deadline_s: float = 60) -> None:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            if time.monotonic() > deadline:
-                print("warning: processes still running after the command ended; their CPU is not counted")
-                return
-            time.sleep(0.1)
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-class TreeCPU:
-    """Samples the CPU seconds of a process tree (last value seen per process), for per-stage splits."""
-
-    def __init__(self, root: int, interval: float = 0.2):
-        self.root, self.interval = root, interval
-        self.seen: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.sample()
-            self._stop.wait(self.interval)
-
-    def sample(self) -> float:
-        if self._stop.is_set():  # the command has ended: its processes are gone, the last values stand
-            return sum(self.seen.values())
-        with self._lock:
-            for pid in descendants(self.root):
-                fields = _stat(pid)
-                if fields:
-                    self.seen[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-            return sum(self.seen.values())
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def run_command(cmd: list[str], *, cwd: Path, log: Path, on_line=None) -> dict:
     """Run a command to its end: wall seconds and CPU seconds of its whole process tree.
 
@@ -235,7 +173,7 @@ def run_datatrove(corpus: Path, work: Path, cores: int, logs: Path, timeout: flo
         shutil.rmtree(work)
     stages, total = {}, {"wall": 0.0, "cpu": 0.0, "cpu_sampled": 0.0, "cpu_rusage": 0.0}
     for stage in DATATROVE_STAGES:
-        result = run_command([str(DATATROVE_PYTHON), str(BENCH / "datatrove_end_to_end.py"), stage, "--input",
+        result = run_command([str(DATATROVE_PYTHON), str(HERE / "datatrove_end_to_end.py"), stage, "--input",
                               str(corpus), "--work", str(work), "--workers", str(cores), "--timeout", str(timeout)],
                              cwd=ROOT, log=logs / f"datatrove-{stage}.log")
         stages[stage] = result
@@ -270,10 +208,6 @@ def datatrove_outcome(work: Path) -> dict:
 
 
 # --- agreement -----------------------------------------------------------------------------------------
-def jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a | b else 1.0
-
-
 def kappa(both_keep: int, only_a: int, only_b: int, both_remove: int) -> float:
     n = both_keep + only_a + only_b + both_remove
     if n == 0:
@@ -401,7 +335,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=20.0, help="DataTrove's per-document extraction timeout")
     parser.add_argument("--skip-datatrove", action="store_true")
     parser.add_argument("--skip-classifiers", action="store_true")
-    parser.add_argument("--json", help="also write the results as JSON here (bench/cost_model.py reads it)")
+    parser.add_argument("--json", help="also write the results as JSON here (besides bench/results/end_to_end.json, "
+                                       "which bench/pipeline/cost_model.py reads)")
     args = parser.parse_args()
 
     become_subreaper()
@@ -410,7 +345,7 @@ def main() -> None:
     logs.mkdir(parents=True, exist_ok=True)
     corpus = work / f"corpus-{args.records}-{args.records_per_file}-{args.seed}"
     if not (corpus / "BUILD.json").exists():
-        subprocess.run([sys.executable, str(BENCH / "build_corpus.py"), str(corpus), "--records", str(args.records),
+        subprocess.run([sys.executable, str(HERE / "build_corpus.py"), str(corpus), "--records", str(args.records),
                         "--records-per-file", str(args.records_per_file), "--seed", str(args.seed)], check=True)
     else:
         from build_corpus import describe
@@ -435,7 +370,7 @@ def main() -> None:
     if args.skip_datatrove:
         print("DataTrove skipped (--skip-datatrove)")
     elif not DATATROVE_PYTHON.exists():
-        print(f"DataTrove skipped: {DATATROVE_PYTHON} is missing (see bench/datatrove_end_to_end.py for its set-up)")
+        print(f"DataTrove skipped: {DATATROVE_PYTHON} is missing (see bench/pipeline/datatrove_end_to_end.py for its set-up)")
     else:
         print("DataTrove …", flush=True)
         dt = run_datatrove(corpus, work / "datatrove", args.cores, logs, args.timeout)
@@ -503,12 +438,8 @@ def main() -> None:
             print(f"  {stage} removed: {s['removed_by_reason']}")
         print(f"  whole command: {cls['wall']:.1f} s wall, {cls['cpu']:.1f} s CPU ({'; '.join(cls['commands'])})")
 
-    text = json.dumps(results, indent=2, default=lambda o: sorted(o) if isinstance(o, set) else str(o))
-    (work / "results.json").write_text(text)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(text)
-    print(f"\nresults: {work / 'results.json'}{'; ' + args.json if args.json else ''}; logs: {logs}")
+    path = write_result("end_to_end", results, args.json)
+    print(f"\nresults: {path}{'; ' + args.json if args.json else ''}; logs: {logs}")
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ a warcinfo record (isPartOf) saying how it was built, and a request record befor
 Common Crawl files. DIR/manifest.jsonl.gz holds the ground truth for every response (kind, family —
 the duplicate group —, the page it copies, the edits and the measured Jaccard); DIR/BUILD.json the mix.
 
-Usage: .venv/bin/python bench/build_corpus.py OUT_DIR [--records 3000 | --bytes 200000000]
-                                              [--records-per-file 250] [--near-share 0.15] [--exact-share 0.05]
+Usage: .venv/bin/python bench/pipeline/build_corpus.py OUT_DIR [--records 3000 | --bytes 200000000]
+                                                       [--records-per-file 250] [--near-share 0.15] [--exact-share 0.05]
 """
 from __future__ import annotations
 
@@ -45,13 +45,14 @@ from lxml import etree
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py
+
+from common import SHARED, jaccard, shingle_set  # noqa: E402
 
 from corpusforge.udfs.content_encoding import decode_content, is_encoded  # noqa: E402
 from corpusforge.udfs.html_decoding import decode_html  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data" / "warc"
+WARCS = SHARED / "warc"
 DUMPS = ("CC-MAIN-2019-04", "CC-MAIN-2020-34", "CC-MAIN-2021-43", "CC-MAIN-2023-06")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 SKIP_TAGS = {"script", "style", "noscript", "template", "head", "title", "meta", "link"}
@@ -249,15 +250,14 @@ def visible_text(tree) -> str:
     return " ".join(t for t, _, _ in text_slots(tree))
 
 
-def shingles(text: str, n: int = 5) -> set:
-    """5-grams of words (CJK: characters), lower-cased, numbers folded to 0 as both dedups do."""
-    tokens = [DIGITS.sub("0", t.lower()) for t in TOKEN.findall(text)]
-    return {tuple(tokens[i:i + n]) for i in range(max(1, len(tokens) - n + 1))}
-
-
-def jaccard(a: str, b: str) -> float:
-    sa, sb = shingles(a), shingles(b)
-    return len(sa & sb) / len(sa | sb) if sa | sb else 1.0
+def visible_text_jaccard(a: str, b: str) -> float:
+    """5-gram Jaccard of two pages' visible texts, tokenised as the mutations see them (TOKEN: words with
+    their punctuation, CJK characters one by one), lower-cased, each digit run folded to 0. Not the Dedup
+    stage's tokens (common.shingle_jaccard: NFKC, punctuation dropped, numbers folded whole): this is
+    what the manifest records about the HTML before extraction, and keeps its recorded values stable."""
+    def tokens(text: str) -> list[str]:
+        return [DIGITS.sub("0", t.lower()) for t in TOKEN.findall(text)]
+    return jaccard(shingle_set(tokens(a)), shingle_set(tokens(b)))
 
 
 def serialise(tree) -> str:
@@ -306,7 +306,8 @@ def documents(pages: list[Page], count: int | None, byte_target: int | None, fil
             doc = Doc(url="", html=serialise(tree), family=original.family, kind="near_duplicate", dump=dump,
                       warc_file="", source=original.source, edits=edits, reword_rate=rate,
                       duplicate_of=original.url)
-            doc.jaccard = round(jaccard(visible_text(lxml.html.document_fromstring(original.html)), visible_text(tree)), 4)
+            doc.jaccard = round(visible_text_jaccard(visible_text(lxml.html.document_fromstring(original.html)),
+                                                     visible_text(tree)), 4)
         else:
             page = pages[order[made % len(order)]] if made < len(order) else rng.choice(pages)
             replica = replicas[page.source, page.url]
@@ -358,7 +359,7 @@ def capture_date(dump: str, rng: random.Random) -> str:
 
 
 def build(out: Path, count: int | None, byte_target: int | None, per_file: int, mix: Mix, seed: int,
-          shared: Path = SHARED) -> dict:
+          shared: Path = WARCS) -> dict:
     rng = random.Random(seed)
     files = source_files(shared)
     pages = real_pages(files)
@@ -367,7 +368,7 @@ def build(out: Path, count: int | None, byte_target: int | None, per_file: int, 
     estimate = count if count is not None else max(1, byte_target // 40_000)
     n_files = max(1, -(-estimate // per_file))
     out.mkdir(parents=True, exist_ok=True)
-    description = (f"SYNTHETIC BENCHMARK CORPUS built by corpusforge bench/build_corpus.py from {len(pages)} real pages "
+    description = (f"SYNTHETIC BENCHMARK CORPUS built by corpusforge bench/pipeline/build_corpus.py from {len(pages)} real pages "
                    f"(every HTML 200 response of {len(files)} WARC files under ../shared/data/warc/built and /real), "
                    f"replicated with controlled mutations and planted duplicates (seed {seed}); see manifest.jsonl.gz.")
     handles, writers = {}, {}
@@ -380,7 +381,7 @@ def build(out: Path, count: int | None, byte_target: int | None, per_file: int, 
             writers[index] = WARCWriter(handles[index], gzip=True)
             dump = DUMPS[index % len(DUMPS)]
             info = writers[index].create_warcinfo_record(path.name, {
-                "isPartOf": dump, "software": "corpusforge bench/build_corpus.py", "format": "WARC File Format 1.0",
+                "isPartOf": dump, "software": "corpusforge bench/pipeline/build_corpus.py", "format": "WARC File Format 1.0",
                 "description": description})
             writers[index].write_record(info)
         return writers[index]
@@ -465,7 +466,7 @@ def main() -> None:
     parser.add_argument("--unique-reword", type=float, nargs=2, default=(0.25, 0.4), metavar=("MIN", "MAX"))
     parser.add_argument("--near-max-edit", type=float, default=0.03)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--shared", default=str(SHARED))
+    parser.add_argument("--shared", default=str(WARCS))
     args = parser.parse_args()
     count = args.records if args.records is not None or args.bytes is not None else 3000
     mix = Mix(args.near_share, args.exact_share, tuple(args.unique_reword), args.near_max_edit)

@@ -5,7 +5,7 @@ id with its reason, and the counts of _stats.json — exactly; classifier and ru
 The check behind "behaviour unchanged" claims (a refactor, a faster path): run the same command with
 the old and the new code into two directories, then
 
-    .venv/bin/python bench/compare_runs.py OLD_RUN NEW_RUN [--stages format clean …] [--tolerance 1e-5]
+    .venv/bin/python bench/pipeline/compare_runs.py OLD_RUN NEW_RUN [--stages format clean …] [--tolerance 1e-5]
 
 It prints one line per stage and exits 1 at the first difference it cannot accept.
 """

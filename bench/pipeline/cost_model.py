@@ -1,12 +1,12 @@
 """Core-hours for one full Common Crawl dump, from the per-core throughput bench_end_to_end.py measured.
 
-Reads the JSON that `bench/bench_end_to_end.py --json PATH` writes (default bench/results/end_to_end.json)
+Reads the JSON that bench/pipeline/bench_end_to_end.py writes (default bench/results/end_to_end.json)
 and prints the table the README's "Cost of a full Common Crawl dump" section quotes. Nothing here is
 measured: it is arithmetic on one run's figures, so that the README's table can be re-derived from a
 new run. What it rests on, and says in its output:
 
 - Per-core throughput is documents per CPU-second of the whole process tree of each stage (JVM and
-  Python workers, or DataTrove's pools), on the built corpus (bench/build_corpus.py: real pages
+  Python workers, or DataTrove's pools), on the built corpus (bench/pipeline/build_corpus.py: real pages
   replicated with mutations and planted duplicates). Per-page cost follows the page mix, and the
   built corpus's pages are larger than a dump's average (compared below by compressed bytes).
 - Later stages see fewer documents. Each stage's input share is the run's measured survival
@@ -18,16 +18,21 @@ new run. What it rests on, and says in its output:
   thousand documents, which overstates their per-document share; Dedup's band join and connected
   components are not strictly linear either.
 
-Usage: .venv/bin/python bench/cost_model.py [bench/results/end_to_end.json] [--pages 3e9] [--warc-files 90000]
-                                            [--dump-tb 75] [--markdown]
+Usage: .venv/bin/python bench/pipeline/cost_model.py [bench/results/end_to_end.json] [--pages 3e9]
+                                                     [--warc-files 90000] [--dump-tb 75] [--markdown]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-DEFAULT_RESULTS = Path(__file__).resolve().parent / "results" / "end_to_end.json"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py
+
+from common import RESULTS  # noqa: E402
+
+DEFAULT_RESULTS = RESULTS / "end_to_end.json"
 CF_STAGES = ("format", "clean", "dedup", "safety", "quality")
 DT_MINHASH = ("signatures", "buckets", "cluster", "dedup_filter")
 # corpusforge's stages DataTrove has an equivalent for: its filter step extracts and applies the

@@ -1,4 +1,4 @@
-"""The baseline of bench_end_to_end.py: DataTrove 0.10.1's FineWeb-style pipeline on a WARC corpus, one
+"""The baseline of bench/pipeline/bench_end_to_end.py: DataTrove 0.10.1's FineWeb-style pipeline on a WARC corpus, one
 stage per invocation (so the benchmark can time each), in DataTrove's own virtualenv.
 
   filter:        WarcReader → Trafilatura → GopherQuality → GopherRepetition → C4Quality → FineWebQuality
@@ -18,8 +18,8 @@ Set-up (nothing is downloaded at run time):
   python -m venv bench/.venv-datatrove
   bench/.venv-datatrove/bin/pip install 'datatrove[processing]==0.10.1' spacy warcio faust-cchardet python-magic
 
-Usage: bench/.venv-datatrove/bin/python bench/datatrove_end_to_end.py STAGE --input WARC_DIR --work DIR
-                                                                       [--workers 2] [--timeout 20]
+Usage: bench/.venv-datatrove/bin/python bench/pipeline/datatrove_end_to_end.py STAGE --input WARC_DIR --work DIR
+                                                                                [--workers 2] [--timeout 20]
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import os
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stage", choices=["filter", "signatures", "buckets", "cluster", "dedup_filter"])
     parser.add_argument("--input", required=True)
     parser.add_argument("--work", required=True)

@@ -4,14 +4,15 @@ main text is known) vs real crawl pages (../shared/data/warc/real: Common Crawl,
 British Library and wget captures, boilerplate-heavy home, index and list pages included).
 
 Both sets go through Format → Clean → Quality with the bundled conf (local[2]), so the classifiers
-see what the pipeline would give them (Format and Clean outputs are reused from --work when there). Built pages whose documents were in the fluency classifier's
+see what the pipeline would give them (Format — bench/common.py format_output — and Clean outputs are
+reused from --work when there; Quality always reruns). Built pages whose documents were in the fluency classifier's
 TRAINING split (by the same hash of the document id) are reported apart from the held-out ones: the
 classifier saw their gold main texts as clean passages. The ad classifier never saw any page.
 
 Printed: validation/test figures from the models' metrics.json; per set and language, documents
 scored, kept share, removed by ad and by fluency, median scores; and a few removed real pages.
 
-Usage: .venv/bin/python bench/bench_quality_models.py [--work /tmp/cf-quality-bench]
+Usage: .venv/bin/python bench/quality/bench_quality_models.py [--work /tmp/cf-quality-bench] [--skip-pages]
 """
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py
+
+from common import ROOT, format_output  # noqa: E402
+
 MODELS = ROOT / "resources" / "models"
 
 
@@ -77,10 +79,9 @@ def keep_rates(work: Path) -> None:
 
     cfg = load_config(None, ["spark.master=local[2]", "output.jsonl=false"])
     fl = json.loads((MODELS / "fluency" / "metrics.json").read_text())["options"]
-    sets = {"built": sorted(str(p) for p in (SHARED / "warc" / "built").glob("*.warc.gz")),
-            "real": sorted(str(p) for p in (SHARED / "warc" / "real").rglob("*.warc.gz"))}
     names = {"magic-html-benchmark.warc.gz": "magic-html-benchmark.groundtruth.jsonl",
              "article-extraction-benchmark.warc.gz": "article-extraction-benchmark.groundtruth.jsonl"}
+    formatted = {name: format_output(work, (name,)) for name in ("built", "real")}  # before our own JVM starts
     spark = build_session(cfg)
     try:
         print(f"\n== keep rates (Format → Clean → Quality, bundled conf; thresholds "
@@ -90,10 +91,9 @@ def keep_rates(work: Path) -> None:
               "split of their gold text (fl-train: seen as clean fluency passages; held: not); real crawl pages")
         print(f"{'set':<22} {'lang':<5} {'docs':>5} {'scored':>6} {'kept':>7} {'-ad':>6} {'-fluency':>8} "
               f"{'med ad':>7} {'med flu':>8}")
-        for name, warcs in sets.items():
+        for name in ("built", "real"):
             base = work / name
-            stage(spark, cfg, "format", warcs, base / "format")
-            stage(spark, cfg, "clean", str(base / "format"), base / "clean")
+            stage(spark, cfg, "clean", str(formatted[name]), base / "clean")
             (base / "quality" / "_SUCCESS").unlink(missing_ok=True)  # always rerun: models change
             stats = stage(spark, cfg, "quality", str(base / "clean"), base / "quality")
             kept = spark.read.parquet(str(base / "quality" / "kept")).withColumn("reason", F.lit(None).cast("string"))
@@ -145,7 +145,7 @@ def keep_rates(work: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", default="/tmp/cf-quality-bench")
     parser.add_argument("--skip-pages", action="store_true")
     args = parser.parse_args()

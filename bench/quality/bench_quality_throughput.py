@@ -13,7 +13,9 @@ The three are timed in alternating rounds so drift on a shared machine hits them
 is the process's CPU time (one thread = one core's work), wall time shown beside it. Printed:
 documents/s per core of each, the ratios, and the largest score difference shared vs separate.
 
-Usage: .venv/bin/python bench/bench_quality_throughput.py [--docs 64] [--rounds 2]
+Usage: .venv/bin/python bench/quality/bench_quality_throughput.py [--docs 64] [--rounds 2]
+
+Results: also as JSON, the last line printed and bench/results/quality_throughput.json.
 """
 from __future__ import annotations
 
@@ -25,17 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py
 
-from real_texts import real_pages  # noqa: E402
+from common import ROOT, real_texts, write_result  # noqa: E402
 
 MODELS = ["toxicity", "pornography", "ad", "fluency"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=256)
@@ -47,7 +47,7 @@ def main() -> None:
     from corpusforge.udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
 
     torch.set_num_threads(1)
-    texts = real_pages(args.docs)
+    texts = real_texts(args.docs)
     cards = [ClassifierCard.load(ROOT / "resources" / "models" / m) for m in MODELS]
     encoders = {str(c.encoder_path().resolve()) for c in cards}
     policy = WindowPolicy(args.max_tokens, "head", 3, "max", 32)
@@ -89,9 +89,10 @@ def main() -> None:
     print(f"shared path cost = {best['shared'] / best['encoder only']:.3f} forward passes "
           f"(separate: {best['separate'] / best['encoder only']:.3f})")
     print(f"largest score difference shared vs separate: {diff:.2e}")
-    print(json.dumps({"docs": len(texts), "windows": len(windows), "tokens": tokens, "cpu_seconds": best,
-                      "wall_seconds": wall,
-                      "docs_per_s_per_core": rate, "max_abs_diff": diff}))
+    result = {"docs": len(texts), "windows": len(windows), "tokens": tokens, "cpu_seconds": best, "wall_seconds": wall,
+              "docs_per_s_per_core": rate, "max_abs_diff": diff}
+    print(json.dumps(result))
+    write_result("quality_throughput", result)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ Printed: documents/s per core of each (documents per CPU-second of the single-th
 other work on a shared machine does not distort it; wall seconds alongside), the ratio, and the
 largest score difference between them.
 
-Usage: .venv/bin/python bench/bench_classifier_inference.py [--docs 300]
+Usage: .venv/bin/python bench/safety/bench_classifier_inference.py [--docs 300]
 """
 from __future__ import annotations
 
@@ -25,15 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py
 
-from real_texts import real_pages  # noqa: E402
+from common import ROOT, real_texts  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--batch-tokens", type=int, default=8192)
@@ -48,7 +46,7 @@ def main() -> None:
     from corpusforge.udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
 
     torch.set_num_threads(1)
-    texts = real_pages(args.docs)
+    texts = real_texts(args.docs)
     cards = [ClassifierCard.load(ROOT / m) for m in args.models]
     encoder_dir = cards[0].encoder_path()
     window = classifiers.load_encoder(encoder_dir, "mean", True, "cpu").window(None)

@@ -13,7 +13,10 @@ set of the 13M domains (what a set copied into every worker costs each worker), 
 process with every host suffix. Figures: wall time, peak memory (JVM, Python workers, the set's
 process), blocked documents (all three must agree).
 
-Usage: .venv/bin/python bench/bench_safety_domains.py [--entries 13000000] [--docs 1000000] [--workdir /tmp/cf-bench-domains]
+Usage: .venv/bin/python bench/safety/bench_safety_domains.py [--entries 13000000] [--docs 1000000]
+                                                            [--workdir /tmp/cf-bench-domains]
+
+Results: bench/results/safety_domains.json (the planted truth and the three variants' figures).
 """
 from __future__ import annotations
 
@@ -28,9 +31,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py and proc_stats.py
+
+from common import ROOT, SHARED, write_result  # noqa: E402
 
 UT1 = ROOT / "resources" / "blocklists" / "ut1-adult" / "domains.gz"
 TLDS = ["com", "net", "org", "info", "xyz", "top", "biz", "ru", "de", "fr", "nl", "co.uk", "com.br", "pl", "cz",
@@ -70,7 +73,7 @@ def grow_list(real: list[str], target: int, path: Path, seed: int = 7) -> int:
 
 def clean_words() -> list[str]:
     words = set()
-    for warc in (ROOT.parent / "shared" / "data" / "warc").rglob("*.groundtruth.jsonl"):
+    for warc in (SHARED / "warc").rglob("*.groundtruth.jsonl"):
         for line in warc.read_text(encoding="utf-8").splitlines():
             url = json.loads(line).get("url") or ""
             words.update(w for w in re.split(r"[^a-z]+", url.lower()) if 3 < len(w) < 12)
@@ -159,7 +162,7 @@ def spark_run(list_path: Path, docs_path: Path, shuffle_only: bool, driver_memor
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=13_000_000)
     parser.add_argument("--docs", type=int, default=1_000_000)
     parser.add_argument("--workdir", default="/tmp/cf-bench-domains")
@@ -194,7 +197,7 @@ def main() -> None:
                 else f"{r['peak_rss_mib']:,} (one process)")
         print(f"{name:<26}{r['seconds']:>9.1f}{r['seconds'] / base['seconds']:>8.2f}{peak:>22}{r['blocked']:>10,}")
     print(f"expected blocked ≥ {truth['listed']:,} (documents on listed hosts; suffix tricks must not count)")
-    (work / "results.json").write_text(json.dumps({"truth": truth, **results}, indent=2))
+    print(f"results: {write_result('safety_domains', {'truth': truth, **results})}")
 
 
 if __name__ == "__main__":

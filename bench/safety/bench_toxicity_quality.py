@@ -8,7 +8,7 @@ path with the Safety stage's window (conf inference.*), at the model's stored th
 baseline flags a text when it holds any word of the Safety stage's block-word list for its language
 (the C4 rule: one word is enough), and, second line, with the stage's cautious policy.
 
-Usage: .venv/bin/python bench/bench_toxicity_quality.py [--model resources/models/toxicity] [--data-root ../shared/data]
+Usage: .venv/bin/python bench/safety/bench_toxicity_quality.py [--model resources/models/toxicity] [--data-root ../shared/data]
 """
 from __future__ import annotations
 
@@ -19,26 +19,28 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for common.py
+
+from common import ROOT, SHARED  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=str(ROOT / "resources" / "models" / "toxicity"))
-    parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--data-root", default=str(SHARED))
     args = parser.parse_args()
 
     from corpusforge.jobs.blocklists import word_lists
     from corpusforge.conf import load_config
-    from corpusforge.jobs.train import Recipe, source_examples
+    from corpusforge.jobs.training.data import source_examples
+    from corpusforge.jobs.training.recipes import ClassifierRecipe
     from corpusforge.udfs.block_words import WordPolicy, judge, list_for_language
     from corpusforge.udfs.classifier_training import Examples, binary_metrics, split_examples
     from corpusforge.udfs.classifiers import ClassifierCard, Scorer, WindowPolicy
 
     model = Path(args.model)
     metrics = json.loads((model / "metrics.json").read_text())
-    recipe = Recipe.model_validate(json.loads((model / "recipe.json").read_text()))
+    recipe = ClassifierRecipe.model_validate(json.loads((model / "recipe.json").read_text()))
     options = metrics["options"]
     cfg = load_config(None, [])
     cap = options.get("max_examples_per_source")  # the conf cap used at training, when recorded
@@ -62,7 +64,7 @@ def main() -> None:
                          for t, lang in zip(test.texts, test.language)], dtype=float)
     block = cfg.safety.block_words
     cautious = np.array([judge(t, list_for_language(lists, lang),
-                               WordPolicy(block.min_distinct_words, block.max_density, 0)).blocked
+                               WordPolicy(audit_words=0, **block.policy.default.model_dump())).blocked
                          for t, lang in zip(test.texts, test.language)], dtype=float)
 
     print(f"toxicity classifier {model} (threshold {card.threshold:.4f}, window {inf.max_tokens}) "
