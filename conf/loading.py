@@ -143,8 +143,9 @@ def _explain(err: ValidationError, data: dict) -> str:
             lines.append(f"conf key '{dotted}' is not a setting corpusforge knows. "
                          f"Fix: remove it, or check its spelling against conf/default.yaml.")
             continue
-        got = problem.get("input")
-        lines.append(f"conf key '{dotted}': {problem['msg']} (got {got!r}). "
+        got = repr(problem.get("input"))
+        got = got if len(got) <= 160 else got[:150] + " …"  # a whole table would bury the message
+        lines.append(f"conf key '{dotted}': {problem['msg']} (got {got}). "
                      f"Fix: set '{dotted}' to a valid value in your --conf file or with --set {dotted}=…")
     if len(lines) == 1:  # the usual case (one bad --set) stays one line
         return f"invalid configuration: {lines[0]}"

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 class ConfigError(ValueError):
     """A configuration problem found at start-up; the message names the key and the fix."""
@@ -174,16 +174,20 @@ def _entries_over(model: type[BaseModel], base: BaseModel | None, entries: dict[
     return entries
 
 
-class CleanThresholdTable(Section):
-    """clean.thresholds: the rules' thresholds by default, per language and per site."""
-    default: CleanThresholds
-    languages: dict[str, dict[str, Any] | None]
-    sites: dict[str, dict[str, Any] | None]
+def override_table(model: type[BaseModel], where: str) -> type[BaseModel]:
+    """The model of an override section {default, languages, sites} over the settings `model`: the
+    default is a whole `model`, each language or site entry a validated subset of its keys."""
+    def entries(cls, value, info):
+        return _entries_over(model, info.data.get("default"), value, where)
 
-    @field_validator("languages", "sites")
-    @classmethod
-    def _entries(cls, entries, info):
-        return _entries_over(CleanThresholds, info.data.get("default"), entries, "clean.thresholds")
+    entry_map = dict[str, dict[str, Any] | None]
+    return create_model(f"{model.__name__}Table", __base__=Section, default=(model, ...),
+                        languages=(entry_map, ...), sites=(entry_map, ...),
+                        __validators__={"entries": field_validator("languages", "sites")(entries)})
+
+
+# clean.thresholds: the rules' thresholds by default, per language and per site.
+CleanThresholdTable = override_table(CleanThresholds, "clean.thresholds")
 
 
 class CleanSettings(Section):
@@ -221,16 +225,8 @@ class WordPolicySettings(Section):
     max_density: float = Field(gt=0, le=1)
 
 
-class WordPolicyTable(Section):
-    """safety.block_words.policy: when matched words remove a document, by default, per language, per site."""
-    default: WordPolicySettings
-    languages: dict[str, dict[str, Any] | None]
-    sites: dict[str, dict[str, Any] | None]
-
-    @field_validator("languages", "sites")
-    @classmethod
-    def _entries(cls, entries, info):
-        return _entries_over(WordPolicySettings, info.data.get("default"), entries, "safety.block_words.policy")
+# safety.block_words.policy: when matched words remove a document, by default, per language, per site.
+WordPolicyTable = override_table(WordPolicySettings, "safety.block_words.policy")
 
 
 class WordBlockSettings(Section):
