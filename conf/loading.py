@@ -77,7 +77,8 @@ OPEN_MAPPINGS = {"safety.block_domains.lists", "safety.block_words.word_lists", 
 # The override sections ({default, languages, sites}, udfs/overrides.py): a user's file may add language
 # and site entries, and any key inside one (checked against the section's default when validated).
 OVERRIDE_SECTIONS = ("clean.thresholds", "safety.block_words.policy", "safety.thresholds", "quality.thresholds")
-OVERRIDE_TABLES = tuple(f"{section}.{level}" for section in OVERRIDE_SECTIONS for level in ("languages", "sites"))
+OVERRIDE_TABLES = tuple(f"{section}.{level}" for section in OVERRIDE_SECTIONS
+                        for level in ("languages", "sites", "domains"))
 
 
 def _is_override(prefix: str) -> bool:

@@ -174,16 +174,29 @@ def _entries_over(model: type[BaseModel], base: BaseModel | None, entries: dict[
     return entries
 
 
-def override_table(model: type[BaseModel], where: str) -> type[BaseModel]:
+def override_table(model: type[BaseModel], where: str, domains: bool = False) -> type[BaseModel]:
     """The model of an override section {default, languages, sites} over the settings `model`: the
-    default is a whole `model`, each language or site entry a validated subset of its keys."""
+    default is a whole `model`, each language or site entry a validated subset of its keys. With
+    `domains`, also {domains: {name: {keys…, languages: {code: {keys…}}}}} (udfs/overrides.py)."""
     def entries(cls, value, info):
         return _entries_over(model, info.data.get("default"), value, where)
 
+    def domain_entries(cls, value, info):
+        base = info.data.get("default")
+        for name, entry in value.items():
+            entry = dict(entry or {})
+            by_language = entry.pop("languages", None) or {}
+            _entries_over(model, base, {name: entry}, where)
+            _entries_over(model, base, {f"{name}/{code}": v for code, v in by_language.items()}, where)
+        return value
+
     entry_map = dict[str, dict[str, Any] | None]
-    return create_model(f"{model.__name__}Table", __base__=Section, default=(model, ...),
-                        languages=(entry_map, ...), sites=(entry_map, ...),
-                        __validators__={"entries": field_validator("languages", "sites")(entries)})
+    fields: dict[str, Any] = {"default": (model, ...), "languages": (entry_map, ...), "sites": (entry_map, ...)}
+    validators = {"entries": field_validator("languages", "sites")(entries)}
+    if domains:
+        fields["domains"] = (entry_map, ...)
+        validators["domain_entries"] = field_validator("domains")(domain_entries)
+    return create_model(f"{model.__name__}Table", __base__=Section, __validators__=validators, **fields)
 
 
 # clean.thresholds: the rules' thresholds by default, per language and per site.

@@ -62,3 +62,18 @@ def test_from_conf_keeps_site_order_and_null_entries_override_nothing():
     assert Overrides(table).resolve("en", "b.org").values == {"x": 3}  # later patterns win
     assert Overrides(table).resolve("en", "b.org").rule == "default+language:en+site:b.org+site:*.org"
     assert table.keys() == {"x"}
+
+
+def test_domains_sit_between_languages_and_sites_with_their_own_languages():
+    table = OverrideTable.from_conf({
+        "default": {"a": 1, "b": 1, "c": 1},
+        "languages": {"zh": {"a": 2}},
+        "domains": {"code": {"b": 3, "languages": {"zh": {"c": 4}}}, "novel": {"a": 5}},
+        "sites": {"*.example.org": {"c": 6}}})
+    overrides = Overrides(table)
+    assert overrides.resolve("zh-Hant", None, None, "code").values == {"a": 2, "b": 3, "c": 4}
+    assert overrides.resolve("zh", None, None, "code").rule == "default+language:zh+domain:code+domain:code/zh"
+    assert overrides.resolve("zh", None, None, "novel").values == {"a": 5, "b": 1, "c": 1}  # domain after language
+    assert overrides.resolve("en", "w.example.org", None, "code").values == {"a": 1, "b": 3, "c": 6}
+    assert overrides.resolve("en", None, None, "paper").rule == "default"  # a domain without entry: nothing
+    assert table.keys() == {"a", "b", "c"}
