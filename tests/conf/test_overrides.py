@@ -62,3 +62,13 @@ def test_from_conf_keeps_site_order_and_null_entries_override_nothing():
     assert Overrides(table).resolve("en", "b.org").values == {"x": 3}  # later patterns win
     assert Overrides(table).resolve("en", "b.org").rule == "default+language:en+site:b.org+site:*.org"
     assert table.keys() == {"x"}
+
+
+def test_a_pattern_may_list_alternatives_for_one_kind_of_site():
+    table = OverrideTable(default={"x": 1}, sites=(("github.com|*.github.io|*/forum/*", {"x": 2}),))
+    overrides = Overrides(table)
+    assert overrides.resolve(None, "github.com").values == {"x": 2}
+    assert overrides.resolve(None, "pages.github.io").values == {"x": 2}
+    assert overrides.resolve(None, None, "https://example.org/forum/topic/1").values == {"x": 2}
+    assert overrides.resolve(None, None, "https://example.org/forums").values == {"x": 1}
+    assert overrides.resolve(None, "github.community").rule == "default"
