@@ -129,9 +129,9 @@ def main() -> None:
         for zh in (True, False):
             name = "Chinese" if zh else "non-Chinese"
             members = sorted(k for k in chosen if (documents[k]["language"] in CHINESE) == zh)
-            groups[f"{name}: every page"] = members
+            groups[name] = members
         table(f"warc/built pages (magic-html, gne, article-extraction-benchmark), {part}; "
-              f"'keep kept' = the article pages (labelled keep), every page = all pages with a gold text", groups)
+              f"'keep kept' = the article pages (those labelled keep)", groups)
         for zh in (True, False):
             name = "Chinese" if zh else "non-Chinese"
             members = [k for k in chosen if (documents[k]["language"] in CHINESE) == zh]
