@@ -321,6 +321,30 @@ class TrainingSettings(Section):
     embedding_cache_dir: str | None
 
 
+class CalibrationSettings(Section):
+    """`corpusforge calibrate`: the caps and group sizes of the threshold search (udfs/calibration.py)."""
+    max_false_removal_per_rule: Share
+    max_false_removal: Share
+    cap_floor_pages: float = Field(ge=0)
+    min_group_pages: int = Field(gt=0)
+    min_site_pages: int = Field(gt=0)
+    site_dominance: Share
+    max_pages_per_site: int = Field(gt=0)
+    min_catches: int = Field(gt=0)
+    min_catch_hosts: int = Field(gt=0)
+    min_catches_per_false_removal: float = Field(ge=0)
+    split_seed: str
+    fixed_rules: list[str]
+
+    @field_validator("fixed_rules")
+    @classmethod
+    def _known_rules(cls, rules: list[str]) -> list[str]:
+        unknown = sorted(set(rules) - set(CleanThresholds.model_fields))
+        if unknown:
+            raise ValueError(f"unknown rules {unknown}; the rule names are the keys of clean.thresholds.default")
+        return rules
+
+
 class Config(Section):
     spark: SparkSettings
     io: IOSettings
@@ -332,6 +356,7 @@ class Config(Section):
     quality: QualitySettings
     inference: InferenceSettings
     training: TrainingSettings
+    calibration: CalibrationSettings
 
     def fingerprint(self, *sections: str) -> str:
         """Hash of the named sections (all when none): what a stage's _SUCCESS records to detect changes."""

@@ -223,6 +223,24 @@ def explain_command(
     typer.echo(explain(cleaned, language, host))
 
 
+@app.command("calibrate")
+def calibrate_command(
+    labels: Annotated[str, typer.Option("--labels", help="JSONL of judged pages: warc_file, warc_record_id, label keep|remove, reason.")],
+    input_dir: Annotated[str, typer.Option("--input", help="Format output holding the labelled pages.")],
+    output: Annotated[str, typer.Option("--output", help="Conf overlay (YAML) to write: the proposed thresholds.")],
+    report_file: Annotated[Optional[str], typer.Option("--report", help="Also write every figure as JSON here.")] = None,
+    conf: ConfOption = None,
+    sets: SetOption = None,
+):
+    """Calibrate Clean's thresholds per language and site on labelled pages; write them as a conf overlay."""
+    from corpusforge.jobs import calibrate
+
+    cfg = load(conf, sets)
+    with refused(InputError, ConfigError):
+        out = calibrate.run(cfg, labels, input_dir, output, report_file)
+    typer.echo(calibrate.summary(out))
+
+
 @app.command("train-classifier")
 def train_classifier_command(
     output: OutputOption,
