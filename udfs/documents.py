@@ -164,7 +164,8 @@ class ArchiveToDocuments:
         url = record.url
         host = host_of(url)
         # A page captured through a web archive is dated by its capture, not by the dump of the re-crawl.
-        order_dump = None if record.archive_url and record.date else dump
+        captured = any(kind.startswith("capture_time_from_") for kind in record.repairs)
+        order_dump = None if captured else dump
         row = {
             "id": document_id(warc_name, record.offset, record.record_id),
             "url": url, "host": host, "domain": registered_domain(host),

@@ -166,3 +166,12 @@ def test_format_and_clean_on_spark_count_repairs_and_carry_the_archive_url(spark
     assert all("archive_url" in doc for doc in final)
     assert {d["url"]: d["archive_url"] for d in final if d["archive_url"]}.items() <= replays.items()
     assert any(d["archive_url"] for d in final)
+
+
+def test_a_capture_is_ordered_by_its_capture_time_even_in_a_common_crawl_file():
+    replay = next(m for m in MANIFEST if m["name"] == "wayback_user_case")
+    (row,), _, _ = convert(member(replay), name="CC-MAIN-2024-10-sample.warc.gz")
+    assert (row["dump"], row["warc_date"], row["dump_order"]) == ("CC-MAIN-2024-10", "2022-08-12T23:07:39Z", 202232)
+    plain = next(m for m in MANIFEST if m["name"] == "not_a_replay")
+    (row,), _, _ = convert(member(plain), name="CC-MAIN-2024-10-sample.warc.gz")
+    assert (row["archive_url"], row["dump_order"]) == (None, 202410)
