@@ -327,6 +327,9 @@ def _iter_arc(stream: BinaryIO, name: str, quirks_mode: bool, reading: HttpReadi
                                date=rec.rec_headers.get_header("WARC-Date"), offset=offset, repairs=uri_repairs)
         counted = _CountingReader(rec.content_stream())
         record.read_payload = counted.read
+        if kind == "response" and rec.http_headers is None:  # a DNS record and the like: keep a sample
+            record.block_start = counted.read(_SAMPLE_BYTES)
+            record.read_payload = _prefixed(record.block_start, counted)
         if rec.http_headers is not None and kind == "response":
             http = rec.http_headers
             record.status = _as_int(http.get_statuscode())
