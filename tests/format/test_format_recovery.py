@@ -175,3 +175,13 @@ def test_a_capture_is_ordered_by_its_capture_time_even_in_a_common_crawl_file():
     plain = next(m for m in MANIFEST if m["name"] == "not_a_replay")
     (row,), _, _ = convert(member(plain), name="CC-MAIN-2024-10-sample.warc.gz")
     assert (row["archive_url"], row["dump_order"]) == (None, 202410)
+
+
+def test_the_docs_name_every_repair_and_reason():
+    from support.paths import ROOT
+
+    from corpusforge.udfs.repairs import BODY_REMOVAL_REASONS, READ_SKIP_REASONS
+
+    doc = (ROOT / "docs" / "format-recovery.md").read_text()
+    for name in (*REPAIR_KINDS, *DECODING_STEPS, *READ_SKIP_REASONS, *BODY_REMOVAL_REASONS):
+        assert f"| `{name}` |" in doc, name
