@@ -53,6 +53,15 @@ class TrafilaturaSettings(Section):
     max_tree_size: int | None = Field(gt=0)
 
 
+class HttpReadingSettings(Section):
+    implied_status: int | None = Field(ge=100, le=599)
+    max_head_bytes: int = Field(ge=1024, le=16 * 1024 * 1024)
+    replay_archives: list[Literal["wayback", "archive.today", "arquivo.pt", "ukwa", "ukgwa", "loc", "archive-it",
+                                  "vefsafn.is", "pywb", "memento"]]
+    sample_bytes: int = Field(ge=0, le=1024)
+    samples_per_reason: int = Field(ge=0, le=100)
+
+
 class FormatSettings(Section):
     paths_prefix: str | None
     files_per_task: int = Field(gt=0)
@@ -64,6 +73,7 @@ class FormatSettings(Section):
     html_content_types: list[str]
     max_binary_ratio: float = Field(ge=0, le=1)
     batch_rows: int = Field(gt=0)
+    http: HttpReadingSettings
     trafilatura: TrafilaturaSettings
 
 

@@ -27,7 +27,7 @@ def test_run_writes_stages_final_report_and_stats(first_run):
         assert stats["input_docs"] == stats["kept_docs"] + stats["removed_docs"]
     docs = final_documents(out)
     assert len(docs) == summary["final"]["rows"] == summary["stages"]["clean"]["kept_docs"] > 0
-    assert set(docs[0]) >= {"id", "url", "domain", "dump_order", "language", "text", "scores"}
+    assert set(docs[0]) >= {"id", "url", "domain", "dump_order", "archive_url", "language", "text", "scores"}
     assert "<h2>Funnel</h2>" in (out / "report.html").read_text()
     report = json.loads((out / "stats.json").read_text())["report"]
     assert report["funnel"][0]["state"] == "input"
