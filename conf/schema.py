@@ -372,6 +372,8 @@ class CoherenceConfSettings(Section):
     max_chain_tokens: int = Field(gt=0)
     lexical_points: int = Field(ge=10)
     lexical_edge: float = Field(ge=0, lt=0.5)
+    anchor_candidates: int = Field(ge=1)
+    anchor_points: int = Field(ge=10)
 
     @field_validator("scales")
     @classmethod

@@ -227,7 +227,7 @@ def cohere(spark: SparkSession, cfg: Config, wanted: DataFrame, model_dir: str, 
         if coherence.head_vocab is not None and needs_model(coherence.features) else None
     plan = {k: v for k, v in coherence.model_dump().items()
             if k in ("segment_tokens", "probes", "context_tokens", "skip_first", "batch_size", "max_chain_tokens",
-                     "lexical_points", "lexical_edge")}
+                     "lexical_points", "lexical_edge", "anchor_candidates", "anchor_points")}
     features, scales = tuple(coherence.features), coherence.model_dump()["scales"]
     device, dtype, threads = coherence.device, coherence.dtype, coherence.threads
     needs_lm = needs_model(coherence.features)

@@ -83,6 +83,17 @@ def test_the_anchored_gain_compares_the_same_tokens_alone_and_after_the_text_bef
     assert C.anchored_gain(lm, TEXT, offset, s) == pytest.approx(expected, abs=1e-4)
 
 
+def test_anchored_gains_batch_every_offset_and_the_feature_is_their_minimum(lm):
+    s = settings(features=("anchor_gain",))
+    offsets = [TEXT.index("line 100:"), TEXT.index("line 300:")]
+    gains = C.anchored_gains(lm, TEXT, offsets, s)
+    assert gains == pytest.approx([C.anchored_gain(lm, TEXT, o, s) for o in offsets], abs=1e-4)
+    candidates = C.weakest_boundaries(TEXT, "en", s.anchor_candidates, s.anchor_points, s.lexical_edge)
+    assert len(candidates) == 2
+    expected = min(C.anchored_gain(lm, TEXT, c, s) for c in candidates)
+    assert C.features(TEXT, "en", s, lm)["anchor_gain"] == pytest.approx(expected, abs=1e-4)
+
+
 def test_features_read_the_model_only_for_the_features_chosen(lm):
     lexical = C.features(TEXT, "en", settings(features=("cross_dip", "cross_v")), None)
     assert set(lexical) == {"cross_dip", "cross_v", "cross_argmin"}

