@@ -197,7 +197,7 @@ def override_table(model: type[BaseModel], where: str, domains: bool = False) ->
             entry = dict(entry or {})
             by_language = entry.pop("languages", None) or {}
             _entries_over(model, base, {name: entry}, where)
-            _entries_over(model, base, {f"{name}/{code}": v for code, v in by_language.items()}, where)
+            _entries_over(model, base, {f"{name}.languages.{code}": v for code, v in by_language.items()}, where)
         return value
 
     entry_map = dict[str, dict[str, Any] | None]
