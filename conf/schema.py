@@ -197,7 +197,7 @@ def override_table(model: type[BaseModel], where: str, domains: bool = False) ->
             entry = dict(entry or {})
             by_language = entry.pop("languages", None) or {}
             _entries_over(model, base, {name: entry}, where)
-            _entries_over(model, base, {f"{name}/{code}": v for code, v in by_language.items()}, where)
+            _entries_over(model, base, {f"{name}.languages.{code}": v for code, v in by_language.items()}, where)
         return value
 
     entry_map = dict[str, dict[str, Any] | None]
@@ -296,6 +296,104 @@ class QualitySettings(Section):
     thresholds: ScoreThresholds
 
 
+class LongTextThresholds(Section):
+    """One field per rule of udfs/longtext/statistics.py (named like the rule) and the coherence rule;
+    null turns a rule off for the documents it applies to."""
+    max_dup_line_char_fraction: Share | None
+    min_compression_ratio: Share | None
+    max_table_line_fraction: Share | None
+    max_digit_fraction: Share | None
+    min_sentence_line_char_fraction: Share | None
+    min_mean_line_chars: Positive | None
+    min_conjunction_rate: Share | None
+    min_window_ttr: Share | None
+    max_window_ttr: Share | None
+    min_coherence: float | None
+
+
+# longtext.thresholds: by default, per language, per domain (each with its own languages), per site.
+LongTextThresholdTable = override_table(LongTextThresholds, "longtext.thresholds", domains=True)
+
+PerGroup = float | dict[Literal["en", "zh"], float]
+
+
+class DomainSignalSettings(Section):
+    """A text marker against a bound: a number for both language groups, or {en: …, zh: …}."""
+    at_least: PerGroup | None = None
+    at_most: PerGroup | None = None
+
+
+class TextRuleSettings(Section):
+    required: dict[str, DomainSignalSettings] = {}
+    any_of: dict[str, DomainSignalSettings] = {}
+    quorum: int = Field(default=0, ge=0)
+
+    @field_validator("required", "any_of")
+    @classmethod
+    def _known_features(cls, value: dict) -> dict:
+        from corpusforge.udfs.longtext.domain import FEATURES
+        unknown = sorted(set(value) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"unknown text features {unknown}; known: {', '.join(FEATURES)}")
+        return value
+
+
+class LongTextDomainSettings(Section):
+    use_url: bool
+    sample_chars: int = Field(ge=0)
+    url_patterns: dict[str, list[str]]
+    text_rules: dict[str, TextRuleSettings]
+
+
+class LongTextStatisticsSettings(Section):
+    sample_chars: int = Field(ge=0)
+    sample_windows: int = Field(gt=0)
+    ttr_window_words: int = Field(gt=0)
+
+
+CoherenceFeature = Literal["cross_dip", "cross_v", "chain_min", "chain_mean", "anchor_gain"]
+
+
+class CoherenceConfSettings(Section):
+    enabled: bool
+    model: str
+    cache_dir: str
+    dtype: Literal["bfloat16", "float32"]
+    device: Literal["auto", "cpu", "cuda"]
+    threads: int | None = Field(gt=0)
+    head_vocab: str | None
+    features: list[CoherenceFeature] = Field(min_length=1)
+    scales: dict[str, dict[CoherenceFeature, tuple[float, Annotated[float, Field(gt=0)]]]]
+    segment_tokens: int = Field(gt=16)
+    probes: int = Field(ge=2)
+    context_tokens: int = Field(gt=0)
+    skip_first: int = Field(ge=0)
+    batch_size: int = Field(gt=0)
+    max_chain_tokens: int = Field(gt=0)
+    lexical_points: int = Field(ge=10)
+    lexical_edge: float = Field(ge=0, lt=0.5)
+    anchor_candidates: int = Field(ge=1)
+    anchor_points: int = Field(ge=10)
+
+    @field_validator("scales")
+    @classmethod
+    def _every_feature_scaled(cls, value: dict, info) -> dict:
+        for language, scales in value.items():
+            missing = sorted(set(info.data.get("features") or ()) - set(scales))
+            if missing:
+                raise ValueError(f"{language!r} has no centre and spread for {missing}; every feature in "
+                                 f"longtext.coherence.features needs one per language")
+        return value
+
+
+class LongTextSettings(Section):
+    min_bytes: int = Field(ge=0)
+    domains: LongTextDomainSettings
+    statistics: LongTextStatisticsSettings
+    thresholds: LongTextThresholdTable
+    coherence: CoherenceConfSettings
+
+
 class InferenceSettings(Section):
     device: Literal["auto", "cpu", "cuda"]
     threads: int | None = Field(gt=0)
@@ -364,6 +462,7 @@ class Config(Section):
     dedup: DedupSettings
     safety: SafetySettings
     quality: QualitySettings
+    longtext: LongTextSettings
     inference: InferenceSettings
     training: TrainingSettings
     calibration: CalibrationSettings

@@ -337,6 +337,23 @@ def train_fluency_command(
     typer.echo(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
+@app.command("longtext-model")
+def longtext_model_command(
+    conf: ConfOption = None,
+    sets: SetOption = None,
+):
+    """Prepare the long-text coherence model now: convert the package model into longtext.coherence.cache_dir
+    (done on first use otherwise; a Docker image or a shared cache can hold it ready)."""
+    from corpusforge.udfs.longtext import model
+
+    cfg = load(conf, sets)
+    coherence = cfg.longtext.coherence
+    with refused(model.ModelError):
+        directory, converted = model.prepare(coherence.model, coherence.cache_dir, coherence.dtype)
+    typer.echo(json.dumps({"model": coherence.model, "directory": str(directory),
+                           **({"converted": converted} if converted else {"converted": "earlier"})}, indent=2))
+
+
 @app.command("report")
 def report_command(
     run_dir: Annotated[str, typer.Argument(help="Output directory of `corpusforge run`.")],

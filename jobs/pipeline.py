@@ -1,4 +1,5 @@
-"""`corpusforge run`: the stages of jobs/registry.py in order, then the final JSONL export and the report.
+"""`corpusforge run`: the stages of jobs/registry.py in order, then the final JSONL export (and each branch
+stage's subset beside it: DIR/final_longtext/) and the report.
 
 Each stage's _SUCCESS records the fingerprint of its configuration and input. A rerun skips every
 stage whose fingerprint still matches and reruns from the first that changed; since a rerun stage
@@ -36,9 +37,16 @@ def chosen_stages(first: str, last: str) -> tuple[Stage, ...]:
 
 def stage_source(output: str, inputs: list[str], chosen: Stage) -> list[str]:
     """What a stage of the run reads: the run's inputs for the first stage of the registry, else the
-    output of the stage before it."""
+    output of the last stage before it that is not a branch (a branch's kept/ is a subset beside the
+    corpus, not the corpus)."""
     position = NAMES.index(chosen.name)
-    return list(inputs) if position == 0 else [join(output, NAMES[position - 1])]
+    before = [s for s in STAGES[:position] if not s.branch]
+    return list(inputs) if not before else [join(output, before[-1].name)]
+
+
+def corpus_stage(last: str) -> Stage:
+    """The stage whose kept/ is the run's corpus: the last stage up to `last` that is not a branch."""
+    return [s for s in STAGES[:NAMES.index(stage(last).name) + 1] if not s.branch][-1]
 
 
 def check_start_up(cfg: Config, inputs: list[str], output: str, first: str = NAMES[0], last: str = NAMES[-1],
@@ -62,13 +70,16 @@ def run_pipeline(spark: SparkSession, cfg: Config, inputs: list[str], output: st
     for s in chosen:
         every_stats[s.name] = run_or_skip(spark, cfg, s, stage_source(output, inputs, s), join(output, s.name),
                                           s.with_defaults(options))
-    final = export_final(spark, cfg, join(output, chosen[-1].name), join(output, "final"))
-    summary = {"stages": every_stats, "final": final, "seconds": round(time.monotonic() - started, 3),
-               "funnel": funnel(every_stats)}
+    final = export_final(spark, cfg, join(output, corpus_stage(chosen[-1].name).name), join(output, "final"))
+    subsets = {f"final_{s.name}": export_final(spark, cfg, join(output, s.name), join(output, f"final_{s.name}"),
+                                               every_column=True) for s in chosen if s.branch}
+    summary = {"stages": every_stats, "final": final, **subsets, "seconds": round(time.monotonic() - started, 3),
+               "funnel": funnel({s.name: every_stats[s.name] for s in chosen if not s.branch})}
     Storage.of(cfg).write_text(join(output, "stats.json"), json.dumps(summary, indent=2, sort_keys=True))
     build_report(spark, cfg, output, NAMES)
     log(f"report: {join(output, 'report.html')}")
-    log(f"done in {summary['seconds']:.1f}s: {final['rows']} documents in {join(output, 'final')}")
+    log(f"done in {summary['seconds']:.1f}s: {final['rows']} documents in {join(output, 'final')}"
+        + "".join(f", {v['rows']} in {join(output, k)}" for k, v in subsets.items()))
     return summary
 
 
@@ -87,22 +98,25 @@ def run_or_skip(spark: SparkSession, cfg: Config, chosen: Stage, source: list[st
     return stats
 
 
-def export_final(spark: SparkSession, cfg: Config, last_stage_dir: str, final_dir: str) -> dict:
-    """The last stage's kept documents as sharded JSONL, skipped when already exported from the same input."""
+def export_final(spark: SparkSession, cfg: Config, last_stage_dir: str, final_dir: str,
+                 every_column: bool = False) -> dict:
+    """A stage's kept documents as sharded JSONL (the document columns; with every_column, the stage's
+    own columns too, such as the long-text domain), skipped when already exported from the same input."""
     storage = Storage.of(cfg)
     expected = {"input": marker_id(read_success(cfg, last_stage_dir) or {}),
                 "config": cfg.fingerprint("output")}
     done = storage.read_text(join(final_dir, "_SOURCE"))
     if done and json.loads(done) == expected and storage.read_text(join(final_dir, "_SUCCESS")):
-        log("final: exported earlier from the same input, skipped")
+        log(f"{final_dir.rstrip('/').rsplit('/', 1)[-1]}: exported earlier from the same input, skipped")
         return json.loads(storage.read_text(join(final_dir, "_SUCCESS")))
-    kept = spark.read.parquet(spark_path(join(last_stage_dir, "kept"))).select(*DOCUMENT_COLUMNS)
+    kept = spark.read.parquet(spark_path(join(last_stage_dir, "kept")))
+    kept = kept if every_column else kept.select(*DOCUMENT_COLUMNS)
     if cfg.output.final_shards:
         kept = kept.repartition(cfg.output.final_shards, "id")
     summary = write_jsonl_shards(kept.sortWithinPartitions("id"), final_dir, cfg.output.final_compression,
                                  cfg.io.storage_options)
     storage.write_text(join(final_dir, "_SOURCE"), json.dumps(expected, sort_keys=True))
-    log(f"final: {summary['rows']} documents in {summary['shards']} shards")
+    log(f"{final_dir.rstrip('/').rsplit('/', 1)[-1]}: {summary['rows']} documents in {summary['shards']} shards")
     return summary
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from corpusforge.jobs.clean import CleanStage
 from corpusforge.jobs.dedup import DedupStage
 from corpusforge.jobs.format import FormatStage
+from corpusforge.jobs.longtext import LongTextStage
 from corpusforge.jobs.quality import QualityStage
 from corpusforge.jobs.safety import SafetyStage
 from corpusforge.jobs.stage import InputError, Stage
 
-STAGES: tuple[Stage, ...] = (FormatStage(), CleanStage(), DedupStage(), SafetyStage(), QualityStage())
+STAGES: tuple[Stage, ...] = (FormatStage(), CleanStage(), DedupStage(), SafetyStage(), QualityStage(),
+                             LongTextStage())
 NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
 
 

@@ -32,29 +32,40 @@ def stage_dirs(cfg: Config, run_dir: str, stages: tuple[str, ...]) -> dict[str, 
     return {s: join(run_dir, s) for s in stages if read_success(cfg, join(run_dir, s)) is not None}
 
 
+def branch_stages() -> set[str]:
+    """Stages whose kept/ is a subset beside the corpus (the long-text stage), not the corpus."""
+    from corpusforge.jobs.registry import STAGES
+    return {s.name for s in STAGES if s.branch}
+
+
 def gather(spark: SparkSession, cfg: Config, run_dir: str, stages: tuple[str, ...]) -> dict[str, Any]:
     """Every number the report shows, as plain JSON-able data."""
     dirs = stage_dirs(cfg, run_dir, stages)
     stats = {s: json.loads(Storage.of(cfg).read_text(join(d, "_stats.json")) or "{}") for s, d in dirs.items()}
     data: dict[str, Any] = {"stages": list(dirs), "funnel": [], "removed_by_reason": {}, "timings": {},
                             "languages": {}, "keep_by_language": {}, "domains": {}, "histograms": {},
-                            "samples": {}, "clusters": None}
+                            "samples": {}, "clusters": None, "subsets": {}}
+    branches = branch_stages()
+    corpus = {s: v for s, v in stats.items() if s not in branches}
     chars_in = None
     for stage, s in stats.items():
+        data["removed_by_reason"][stage] = s.get("removed_by_reason", {})
+        data["timings"][stage] = s.get("seconds")
+        if stage in branches:
+            continue
         if not data["funnel"]:
             data["funnel"].append({"state": "input", "docs": s.get("input_docs", 0), "chars": chars_in})
         data["funnel"].append({"state": stage, "docs": s.get("kept_docs", 0), "chars": s.get("kept_chars")})
-        data["removed_by_reason"][stage] = s.get("removed_by_reason", {})
-        data["timings"][stage] = s.get("seconds")
         if "removed_by_language_reason" in s:
             data["keep_by_language"][stage] = keep_by_language(s)
-    if stats:
-        first, last = next(iter(stats)), list(stats)[-1]
-        data["languages"] = {"before": stats[first].get("kept_by_language", {}),
-                             "after": stats[last].get("kept_by_language", {})}
+    if corpus:
+        first, last = next(iter(corpus)), list(corpus)[-1]
+        data["languages"] = {"before": corpus[first].get("kept_by_language", {}),
+                             "after": corpus[last].get("kept_by_language", {})}
     if not dirs:
         return data
-    kept_final = spark.read.parquet(spark_path(join(list(dirs.values())[-1], "kept")))
+    corpus_dirs = [d for s, d in dirs.items() if s not in branches] or list(dirs.values())
+    kept_final = spark.read.parquet(spark_path(join(corpus_dirs[-1], "kept")))
     removed = {s: spark.read.parquet(spark_path(join(d, "removed"))) for s, d in dirs.items()}
     data["domains"] = {"kept": top_domains(kept_final), "removed": top_domains(
         _union([df.select("domain") for df in removed.values()]))}
@@ -72,6 +83,13 @@ def gather(spark: SparkSession, cfg: Config, run_dir: str, stages: tuple[str, ..
         if "component_size" in removed[stage].columns:
             data["clusters"] = cluster_sizes(removed[stage])
     data["samples"]["kept"] = [_sample_row(r) for r in kept_final.orderBy(F.xxhash64("id")).limit(5).collect()]
+    for stage in branches & set(dirs):
+        subset = spark.read.parquet(spark_path(join(dirs[stage], "kept")))
+        data["subsets"][stage] = {
+            **{k: stats[stage].get(k) for k in ("input_docs", "kept_docs", "kept_chars", "min_bytes", "long_docs",
+                                                "long_share", "lengths_kib", "domains", "coherence", "model_loads",
+                                                "inference_workers", "max_loads_per_worker")},
+            "samples": [_sample_row(r) for r in subset.orderBy(F.xxhash64("id")).limit(SAMPLES_PER_REASON).collect()]}
     return data
 
 
@@ -233,6 +251,8 @@ def render(data: dict[str, Any]) -> str:
         sizes = data["clusters"]
         parts.append("<h2>Duplicate clusters</h2>" + _bar(list(sizes), list(sizes.values()),
                                                            "components by size (members)", horizontal=False))
+    for stage, subset in data.get("subsets", {}).items():
+        parts.append(_subset_html(stage, subset))
     parts.append("<h2>Samples</h2>")
     for stage, by_reason in data["samples"].items():
         if stage == "kept":
@@ -243,6 +263,40 @@ def render(data: dict[str, Any]) -> str:
     parts.append("<h3>kept (final)</h3>")
     parts.extend(_doc_html(d) for d in data["samples"].get("kept", []))
     parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _subset_html(stage: str, subset: dict) -> str:
+    """The long-context subset: how many documents were long enough, their lengths and domains, what
+    each domain lost to which rule, and the coherence step's accounting (its histograms and removal
+    samples are in the stage's sections with the others)."""
+    e = html.escape
+    long_docs, share = subset.get("long_docs") or 0, subset.get("long_share") or 0.0
+    parts = [f"<h2>{e(stage)}: the long-context subset</h2>",
+             f"<p>{subset.get('input_docs') or 0:,} documents in; {long_docs:,} longer than "
+             f"{subset.get('min_bytes') or 0:,} bytes ({100 * share:.2f}%); {subset.get('kept_docs') or 0:,} kept "
+             f"({subset.get('kept_chars') or 0:,} characters), exported to final_{e(stage)}/.</p>"]
+    lengths = subset.get("lengths_kib") or {}
+    if lengths:
+        parts.append(_bar(list(lengths), list(lengths.values()), "long documents by length (UTF-8)", horizontal=False))
+    domains = subset.get("domains") or {}
+    if domains:
+        parts.append("<table><tr><th>domain</th><th>long</th><th>kept</th><th>languages</th><th>removed by</th></tr>")
+        for name, d in domains.items():
+            languages = ", ".join(f"{k} {v}" for k, v in sorted(d["by_language"].items(), key=lambda kv: -kv[1]))
+            removed = ", ".join(f"{k} {v}" for k, v in sorted(d["removed_by_reason"].items(), key=lambda kv: -kv[1]))
+            parts.append(f"<tr><td>{e(name)}</td><td>{d['long']:,}</td><td>{d['kept']:,}</td><td>{e(languages)}</td>"
+                         f"<td>{e(removed)}</td></tr>")
+        parts.append("</table>")
+    coherence = subset.get("coherence") or {}
+    if coherence:
+        parts.append(f"<p>coherence: {'on' if coherence.get('enabled') else 'off'}, features "
+                     f"{e(', '.join(coherence.get('features') or []))}; {coherence.get('scored_docs', 0):,} documents "
+                     f"scored; model loads {subset.get('model_loads') or 0} over {subset.get('inference_workers') or 0} "
+                     f"workers (at most {subset.get('max_loads_per_worker') or 0} per worker).</p>")
+    if subset.get("samples"):
+        parts.append(f"<h3>{e(stage)} — kept (the subset)</h3>")
+        parts.extend(_doc_html(d) for d in subset["samples"])
     return "\n".join(parts)
 
 

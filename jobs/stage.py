@@ -185,6 +185,9 @@ class Stage:
     input_help: ClassVar[str] = "Output directory of the previous stage."
     sections: ClassVar[tuple[str, ...]] = ()  # other conf sections the output depends on (besides its own)
     options: ClassVar[tuple[StageOption, ...]] = ()
+    # A branch stage's kept/ is a subset exported beside the corpus (DIR/final_<name>/), not the corpus:
+    # the corpus export stays the last other stage's kept, and a later stage reads past it.
+    branch: ClassVar[bool] = False
 
     def check(self, cfg: Config, options: Mapping[str, Any]) -> None:
         """Driver-side, before Spark starts: everything the stage reads from conf and disk besides its

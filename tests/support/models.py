@@ -46,3 +46,30 @@ def make_head(directory: Path, encoder: str, name: str, outputs=("positive",), h
             "direction": "above"}
     (directory / "classifier.json").write_text(json.dumps(card), encoding="utf-8")
     return directory
+
+
+def make_tiny_causal_lm(directory: Path, texts: tuple[str, ...] = (), seed: int = 0) -> Path:
+    """A tiny randomly initialised Llama (hidden 32, 2 layers) with a character-level tokenizer (the
+    printable ASCII characters, CHARS and every character of `texts`; others become <unk>), saved as
+    a real Hugging Face directory (safetensors, tokenizer.json): the coherence filter's code path runs
+    on it in milliseconds."""
+    import torch
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    directory.mkdir(parents=True, exist_ok=True)
+    characters = sorted(set(chr(c) for c in range(32, 127)) | set(CHARS) | {"\n"} | set("".join(texts)))
+    vocab = {"<bos>": 0, "<eos>": 1, "<pad>": 2, "<unk>": 3}
+    for c in characters:
+        vocab.setdefault(c, len(vocab))
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<bos>", eos_token="<eos>",
+                                        pad_token="<pad>", unk_token="<unk>")
+    tokenizer.save_pretrained(str(directory))
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                         bos_token_id=0, eos_token_id=1, pad_token_id=2)
+    LlamaForCausalLM(config).eval().save_pretrained(str(directory), safe_serialization=True)
+    return directory
