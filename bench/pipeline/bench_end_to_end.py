@@ -56,6 +56,7 @@ from proc_stats import TreeCPU, become_subreaper, children_cpu, reap_all  # noqa
 HERE = Path(__file__).resolve().parent  # bench/pipeline: build_corpus.py, datatrove_end_to_end.py
 DATATROVE_STAGES = ("filter", "signatures", "buckets", "cluster", "dedup_filter")
 STAGE_LINE = re.compile(r"\] (\w+): (running|\d+ in|finished earlier)")
+FIXED_LINE = re.compile(r"\] (final|report): ")  # the export's and the report's last lines
 
 
 # --- measuring a command and every process below it --------------------------------------------------
@@ -70,7 +71,7 @@ def run_command(cmd: list[str], *, cwd: Path, log: Path, on_line=None) -> dict:
     with log.open("w") as sink:
         process = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        sampler = TreeCPU(process.pid)
+        sampler = TreeCPU(process.pid, jvm_threads=True)
         for line in process.stdout:
             sink.write(line)
             if on_line is not None:
@@ -83,7 +84,8 @@ def run_command(cmd: list[str], *, cwd: Path, log: Path, on_line=None) -> dict:
     rusage = children_cpu() - cpu0
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])} … failed ({process.returncode}); see {log}\n{log.read_text()[-3000:]}")
-    return {"wall": wall, "cpu": max(sampled, rusage), "cpu_sampled": sampled, "cpu_rusage": rusage}
+    return {"wall": wall, "cpu": max(sampled, rusage), "cpu_sampled": sampled, "cpu_rusage": rusage,
+            "by_process": sampler.by_kind()}
 
 
 # --- corpusforge ---------------------------------------------------------------------------------------
@@ -107,23 +109,28 @@ def run_corpusforge(corpus: Path, out: Path, last: str, cores: int, logs: Path, 
                 commands.append(([sys.executable, "-m", "corpusforge", stage, "--input", str(out / previous),
                                   "--output", str(out / stage), *sets], stage))
             previous = stage
-    total = {"wall": 0.0, "cpu": 0.0, "cpu_sampled": 0.0, "cpu_rusage": 0.0, "commands": [], "stages": {}}
+    total = {"wall": 0.0, "cpu": 0.0, "cpu_sampled": 0.0, "cpu_rusage": 0.0, "commands": [], "stages": {},
+             "by_process": {}}
     for n, (cmd, single) in enumerate(commands):
-        marks: list[tuple[str, str, float, float]] = []
+        marks: list[tuple[str, str, float, float, dict]] = []
 
         def on_line(line: str, sampler: TreeCPU) -> None:
-            match = STAGE_LINE.search(line)
+            match = STAGE_LINE.search(line) or FIXED_LINE.search(line)
             if match:
-                marks.append((match.group(1), match.group(2), sampler.sample(), time.perf_counter()))
+                what = match.group(2) if match.re is STAGE_LINE else "done"
+                marks.append((match.group(1), what, sampler.sample(), time.perf_counter(), sampler.by_kind()))
 
         result = run_command(cmd, cwd=ROOT, log=logs / f"{label}-{n}.log", on_line=on_line)
         for key in ("wall", "cpu", "cpu_sampled", "cpu_rusage"):
             total[key] += result[key]
+        for kind, seconds in result["by_process"].items():
+            total["by_process"][kind] = total["by_process"].get(kind, 0.0) + seconds
         total["commands"].append(" ".join(cmd[3:4] + (["--to", cmd[cmd.index("--to") + 1]] if "--to" in cmd else [])))
         if single is not None:
             total["stages"][single] = stage_entry(out, single, result["cpu"], result["wall"])
         else:
             total["stages"].update(stage_split(marks, out))
+            total.setdefault("fixed", []).append(fixed_split(marks, result))
     return total
 
 
@@ -135,14 +142,42 @@ def stage_entry(out: Path, stage: str, cpu: float, wall: float) -> dict:
 
 def stage_split(marks, out: Path) -> dict:
     """CPU and wall seconds of each stage between its 'running' and 'N in' log lines (stages skipped as
-    finished earlier are left out)."""
+    finished earlier are left out), with the CPU split by process kind (driver, JVM and its thread
+    groups, Python workers)."""
     split, starts = {}, {}
-    for stage, what, cpu, wall in marks:
+    for stage, what, cpu, wall, kinds in marks:
         if what == "running":
-            starts[stage] = (cpu, wall)
+            starts[stage] = (cpu, wall, kinds)
         elif stage in starts and what != "finished earlier":
             split[stage] = stage_entry(out, stage, cpu - starts[stage][0], wall - starts[stage][1])
+            before = starts[stage][2]
+            split[stage]["by_process"] = {k: v - before.get(k, 0.0) for k, v in kinds.items()}
     return split
+
+
+def fixed_split(marks, result: dict) -> dict:
+    """What a `corpusforge run` command pays outside its stages, by process kind: start-up (imports, JVM,
+    Spark session; up to the first stage), the final export, the report, and the shut-down after it."""
+    def at(label: str, what: str | None = None):
+        found = [m for m in marks if m[0] == label and (what is None or m[1] == what)]
+        return found[-1] if found else None
+    first = next((m for m in marks if m[1] in ("running", "finished earlier")), None)
+    last_stage = [m for m in marks if m[0] not in ("final", "report")]
+    points = [("start-up", first), ("export", at("final")), ("report", at("report"))]
+    out, previous = {}, {}
+    if last_stage and points[1][1] is not None:
+        previous_end = last_stage[-1]
+    else:
+        previous_end = None
+    for name, mark in points:
+        if mark is None:
+            continue
+        begin = {} if name == "start-up" else (previous_end[4] if name == "export" and previous_end else previous)
+        out[name] = {k: v - begin.get(k, 0.0) for k, v in mark[4].items()}
+        previous = mark[4]
+    if previous:
+        out["shut-down"] = {k: v - previous.get(k, 0.0) for k, v in result["by_process"].items()}
+    return out
 
 
 def read_parquet(path: Path, columns: list[str]) -> list[dict]:
@@ -168,7 +203,20 @@ def corpusforge_outcome(out: Path) -> dict:
 
 
 # --- DataTrove -----------------------------------------------------------------------------------------
+def check_datatrove(corpus: Path, work: Path) -> None:
+    """DataTrove's `check` in its virtualenv (uncounted): every step's code on a few documents in one
+    process, so a missing dependency stops the benchmark with the fix instead of leaving DataTrove's
+    sandboxed extractor dying and restarting on every document."""
+    done = subprocess.run([str(DATATROVE_PYTHON), str(HERE / "datatrove_end_to_end.py"), "check", "--input", str(corpus),
+                           "--work", str(work)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise SystemExit(f"DataTrove's pipeline fails in {DATATROVE_PYTHON.parent.parent}:\n"
+                         + "\n".join(line for line in done.stderr.splitlines() if "| INFO" not in line)[-3000:])
+    print(f"  {done.stdout.strip().splitlines()[-1]}", flush=True)
+
+
 def run_datatrove(corpus: Path, work: Path, cores: int, logs: Path, timeout: float) -> dict:
+    check_datatrove(corpus, work)
     if work.exists():
         shutil.rmtree(work)
     stages, total = {}, {"wall": 0.0, "cpu": 0.0, "cpu_sampled": 0.0, "cpu_rusage": 0.0}
@@ -325,6 +373,26 @@ def stage_table(cf: dict, dt: dict | None, docs: int, dt_result: dict | None) ->
     return lines
 
 
+def process_table(cf: dict) -> list[str]:
+    """corpusforge's CPU per stage by process: Spark's driver (Python), the JVM by thread group, the Python
+    workers; the rest of the run (JVM start-up before the first stage, export and report after the last)."""
+    kinds = ["driver", "jvm: JIT compiler", "jvm: GC", "jvm: Spark tasks", "jvm: JVM other", "python workers", "other"]
+    lines = [f"{'CPU s':28} " + " ".join(f"{k.replace('jvm: ', 'JVM ').replace('JVM JVM', 'JVM'):>16}" for k in kinds)]
+    whole = cf.get("by_process") or {}
+    staged = {k: 0.0 for k in kinds}
+    for stage, s in cf["stages"].items():
+        split = s.get("by_process") or {}
+        lines.append(f"{'corpusforge ' + stage:28} " + " ".join(f"{split.get(k, 0.0):16.1f}" for k in kinds))
+        for k in kinds:
+            staged[k] += split.get(k, 0.0)
+    for fixed in cf.get("fixed", []):
+        for name, split in fixed.items():
+            lines.append(f"{'  ' + name:28} " + " ".join(f"{split.get(k, 0.0):16.1f}" for k in kinds))
+    lines.append(f"{'start-up, export, report':28} " + " ".join(f"{whole.get(k, 0.0) - staged[k]:16.1f}" for k in kinds))
+    lines.append(f"{'whole run':28} " + " ".join(f"{whole.get(k, 0.0):16.1f}" for k in kinds))
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=2000, help="HTML documents in the corpus (default 2000)")
@@ -388,6 +456,9 @@ def main() -> None:
                                      "filtered": len(dt_result["filtered"]), "deduplicated": len(dt_result["deduplicated"])}
     print("\n=== per stage ===")
     print("\n".join(stage_table(cf, dt, docs, dt_result)))
+
+    print("\n=== corpusforge CPU by process (JVM threads by group) ===")
+    print("\n".join(process_table(cf)))
 
     print("\n=== documents kept ===")
     print(f"corpusforge: {docs} HTML → format {len(cf_result['format']['kept'])} → clean {len(cf_result['clean']['kept'])}"
