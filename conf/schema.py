@@ -26,6 +26,7 @@ class SparkSettings(Section):
     master: str
     app_name: str
     driver_memory: str
+    local_java_options: str | None
     shuffle_partitions: int = Field(gt=0)
     arrow_batch_rows: int = Field(gt=0)
     python_worker_reuse: bool
