@@ -49,6 +49,7 @@ class OutputSettings(Section):
 
 class TrafilaturaSettings(Section):
     favor: Literal["precision", "recall", "balanced"]
+    fast: bool
     include_comments: bool
     include_tables: bool
     max_tree_size: int | None = Field(gt=0)
