@@ -204,6 +204,7 @@ class DedupSettings(Section):
     rows: int = Field(gt=0)
     verify: Literal["exact", "estimated"]
     max_iterations: int = Field(gt=0)
+    driver_components_max_edges: int = Field(ge=0)
 
 
 class DomainBlockSettings(Section):
