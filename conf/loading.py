@@ -77,7 +77,8 @@ OPEN_MAPPINGS = {"safety.block_domains.lists", "safety.block_words.word_lists", 
 # The override sections ({default, languages, sites}, udfs/overrides.py): a user's file may add language
 # and site entries, and any key inside one (checked against the section's default when validated).
 OVERRIDE_SECTIONS = ("clean.thresholds", "safety.block_words.policy", "safety.thresholds", "quality.thresholds")
-OVERRIDE_TABLES = tuple(f"{section}.{level}" for section in OVERRIDE_SECTIONS for level in ("languages", "sites"))
+OVERRIDE_TABLES = tuple(f"{section}.{level}" for section in OVERRIDE_SECTIONS
+                        for level in ("languages", "sites", "domains"))
 
 
 def _is_override(prefix: str) -> bool:
@@ -106,6 +107,9 @@ def _apply_override(data: dict, item: str) -> None:
             raise ConfigError(_unknown_key(prefix, node, "--set"))
         node = node[part]
         if prefix == "spark.extra":  # Spark keys contain dots themselves
+            node[".".join(parts[depth + 1:])] = value
+            return
+        if prefix in OVERRIDE_TABLES and ".".join(parts[depth + 1:]) in node:  # a whole entry (a pattern with dots)
             node[".".join(parts[depth + 1:])] = value
             return
         if prefix in OVERRIDE_TABLES and len(parts) > depth + 2:  # entry → threshold; site patterns hold dots
@@ -143,8 +147,9 @@ def _explain(err: ValidationError, data: dict) -> str:
             lines.append(f"conf key '{dotted}' is not a setting corpusforge knows. "
                          f"Fix: remove it, or check its spelling against conf/default.yaml.")
             continue
-        got = problem.get("input")
-        lines.append(f"conf key '{dotted}': {problem['msg']} (got {got!r}). "
+        got = repr(problem.get("input"))
+        got = got if len(got) <= 160 else got[:150] + " …"  # a whole table would bury the message
+        lines.append(f"conf key '{dotted}': {problem['msg']} (got {got}). "
                      f"Fix: set '{dotted}' to a valid value in your --conf file or with --set {dotted}=…")
     if len(lines) == 1:  # the usual case (one bad --set) stays one line
         return f"invalid configuration: {lines[0]}"

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 class ConfigError(ValueError):
     """A configuration problem found at start-up; the message names the key and the fix."""
@@ -55,6 +55,15 @@ class TrafilaturaSettings(Section):
     max_tree_size: int | None = Field(gt=0)
 
 
+class HttpReadingSettings(Section):
+    implied_status: int | None = Field(ge=100, le=599)
+    max_head_bytes: int = Field(ge=1024, le=16 * 1024 * 1024)
+    replay_archives: list[Literal["wayback", "archive.today", "arquivo.pt", "ukwa", "ukgwa", "loc", "archive-it",
+                                  "vefsafn.is", "pywb", "memento"]]
+    sample_bytes: int = Field(ge=0, le=1024)
+    samples_per_reason: int = Field(ge=0, le=100)
+
+
 class FormatSettings(Section):
     paths_prefix: str | None
     files_per_task: int = Field(gt=0)
@@ -66,6 +75,7 @@ class FormatSettings(Section):
     html_content_types: list[str]
     max_binary_ratio: float = Field(ge=0, le=1)
     batch_rows: int = Field(gt=0)
+    http: HttpReadingSettings
     trafilatura: TrafilaturaSettings
 
 
@@ -176,16 +186,33 @@ def _entries_over(model: type[BaseModel], base: BaseModel | None, entries: dict[
     return entries
 
 
-class CleanThresholdTable(Section):
-    """clean.thresholds: the rules' thresholds by default, per language and per site."""
-    default: CleanThresholds
-    languages: dict[str, dict[str, Any] | None]
-    sites: dict[str, dict[str, Any] | None]
+def override_table(model: type[BaseModel], where: str, domains: bool = False) -> type[BaseModel]:
+    """The model of an override section {default, languages, sites} over the settings `model`: the
+    default is a whole `model`, each language or site entry a validated subset of its keys. With
+    `domains`, also {domains: {name: {keys…, languages: {code: {keys…}}}}} (udfs/overrides.py)."""
+    def entries(cls, value, info):
+        return _entries_over(model, info.data.get("default"), value, where)
 
-    @field_validator("languages", "sites")
-    @classmethod
-    def _entries(cls, entries, info):
-        return _entries_over(CleanThresholds, info.data.get("default"), entries, "clean.thresholds")
+    def domain_entries(cls, value, info):
+        base = info.data.get("default")
+        for name, entry in value.items():
+            entry = dict(entry or {})
+            by_language = entry.pop("languages", None) or {}
+            _entries_over(model, base, {name: entry}, where)
+            _entries_over(model, base, {f"{name}/{code}": v for code, v in by_language.items()}, where)
+        return value
+
+    entry_map = dict[str, dict[str, Any] | None]
+    fields: dict[str, Any] = {"default": (model, ...), "languages": (entry_map, ...), "sites": (entry_map, ...)}
+    validators = {"entries": field_validator("languages", "sites")(entries)}
+    if domains:
+        fields["domains"] = (entry_map, ...)
+        validators["domain_entries"] = field_validator("domains")(domain_entries)
+    return create_model(f"{model.__name__}Table", __base__=Section, __validators__=validators, **fields)
+
+
+# clean.thresholds: the rules' thresholds by default, per language and per site.
+CleanThresholdTable = override_table(CleanThresholds, "clean.thresholds")
 
 
 class CleanSettings(Section):
@@ -224,16 +251,8 @@ class WordPolicySettings(Section):
     max_density: float = Field(gt=0, le=1)
 
 
-class WordPolicyTable(Section):
-    """safety.block_words.policy: when matched words remove a document, by default, per language, per site."""
-    default: WordPolicySettings
-    languages: dict[str, dict[str, Any] | None]
-    sites: dict[str, dict[str, Any] | None]
-
-    @field_validator("languages", "sites")
-    @classmethod
-    def _entries(cls, entries, info):
-        return _entries_over(WordPolicySettings, info.data.get("default"), entries, "safety.block_words.policy")
+# safety.block_words.policy: when matched words remove a document, by default, per language, per site.
+WordPolicyTable = override_table(WordPolicySettings, "safety.block_words.policy")
 
 
 class WordBlockSettings(Section):
@@ -315,6 +334,30 @@ class TrainingSettings(Section):
     embedding_cache_dir: str | None
 
 
+class CalibrationSettings(Section):
+    """`corpusforge calibrate`: the caps and group sizes of the threshold search (udfs/calibration.py)."""
+    max_false_removal_per_rule: Share
+    max_false_removal: Share
+    cap_floor_pages: float = Field(ge=0)
+    min_group_pages: int = Field(gt=0)
+    min_site_pages: int = Field(gt=0)
+    site_dominance: Share
+    max_pages_per_site: int = Field(gt=0)
+    min_catches: int = Field(gt=0)
+    min_catch_hosts: int = Field(gt=0)
+    min_catches_per_false_removal: float = Field(ge=0)
+    split_seed: str
+    fixed_rules: list[str]
+
+    @field_validator("fixed_rules")
+    @classmethod
+    def _known_rules(cls, rules: list[str]) -> list[str]:
+        unknown = sorted(set(rules) - set(CleanThresholds.model_fields))
+        if unknown:
+            raise ValueError(f"unknown rules {unknown}; the rule names are the keys of clean.thresholds.default")
+        return rules
+
+
 class Config(Section):
     spark: SparkSettings
     io: IOSettings
@@ -326,6 +369,7 @@ class Config(Section):
     quality: QualitySettings
     inference: InferenceSettings
     training: TrainingSettings
+    calibration: CalibrationSettings
 
     def fingerprint(self, *sections: str) -> str:
         """Hash of the named sections (all when none): what a stage's _SUCCESS records to detect changes."""

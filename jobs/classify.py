@@ -83,6 +83,15 @@ def load_classifiers(settings: dict[str, ClassifierSettings], section: str) -> l
     return out
 
 
+def stage_models(section: Any, name: str) -> tuple[list[Classifier], OverrideTable, list[Check]]:
+    """Everything a classifier stage needs from conf section `name` (safety or quality) and the model
+    directories, checked on the driver before Spark works: the enabled classifiers (cards read), their
+    thresholds per language and site, and the checks in conf order."""
+    chosen = load_classifiers(section.classifiers, name)
+    table, checks = threshold_checks(section.thresholds, chosen, set(section.classifiers), name)
+    return chosen, table, checks
+
+
 def threshold_checks(thresholds: Any, chosen: list[Classifier], configured: set[str],
                      section: str) -> tuple[OverrideTable, list[Check]]:
     """conf `<section>.thresholds` as an OverrideTable whose nulls are the models' stored thresholds, and

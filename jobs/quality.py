@@ -20,17 +20,15 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
 from corpusforge.conf import Config
-from corpusforge.jobs.classify import Classifier, classifier_stats, judge, load_classifiers, ship, threshold_checks
+from corpusforge.jobs.classify import Classifier, classifier_stats, judge, ship, stage_models
 from corpusforge.jobs.stage import Stage, StageOutput
 from corpusforge.udfs.decisions import Check
 from corpusforge.udfs.overrides import OverrideTable
 
 
 def check_models(cfg: Config) -> tuple[list[Classifier], OverrideTable, list[Check]]:
-    """Everything the stage needs from conf and the model directories, checked before Spark works."""
-    chosen = load_classifiers(cfg.quality.classifiers, "quality")
-    table, checks = threshold_checks(cfg.quality.thresholds, chosen, set(cfg.quality.classifiers), "quality")
-    return chosen, table, checks
+    """The enabled classifiers (cards read on the driver) and their thresholds per language and site."""
+    return stage_models(cfg.quality, "quality")
 
 
 class QualityStage(Stage):

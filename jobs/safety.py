@@ -20,8 +20,7 @@ from pyspark.sql import functions as F
 
 from corpusforge.conf import Config
 from corpusforge.jobs.blocklists import check_list_files, mark_blocked_domains, mark_blocked_words
-from corpusforge.jobs.classify import (Classifier, classifier_stats, judge, load_classifiers, put_scores, ship,
-                                       threshold_checks)
+from corpusforge.jobs.classify import Classifier, classifier_stats, judge, put_scores, ship, stage_models
 from corpusforge.jobs.stage import Stage, StageOutput
 from corpusforge.udfs.decisions import Check
 from corpusforge.udfs.overrides import OverrideTable
@@ -29,9 +28,7 @@ from corpusforge.udfs.overrides import OverrideTable
 
 def check_models(cfg: Config) -> tuple[list[Classifier], OverrideTable, list[Check]]:
     """The enabled classifiers (cards read on the driver) and their thresholds per language and site."""
-    chosen = load_classifiers(cfg.safety.classifiers, "safety")
-    table, checks = threshold_checks(cfg.safety.thresholds, chosen, set(cfg.safety.classifiers), "safety")
-    return chosen, table, checks
+    return stage_models(cfg.safety, "safety")
 
 
 class SafetyStage(Stage):

@@ -62,3 +62,38 @@ def test_from_conf_keeps_site_order_and_null_entries_override_nothing():
     assert Overrides(table).resolve("en", "b.org").values == {"x": 3}  # later patterns win
     assert Overrides(table).resolve("en", "b.org").rule == "default+language:en+site:b.org+site:*.org"
     assert table.keys() == {"x"}
+
+
+def test_domains_sit_between_languages_and_sites_with_their_own_languages():
+    table = OverrideTable.from_conf({
+        "default": {"a": 1, "b": 1, "c": 1},
+        "languages": {"zh": {"a": 2}},
+        "domains": {"code": {"b": 3, "languages": {"zh": {"c": 4}}}, "novel": {"a": 5}},
+        "sites": {"*.example.org": {"c": 6}}})
+    overrides = Overrides(table)
+    assert overrides.resolve("zh-Hant", None, None, "code").values == {"a": 2, "b": 3, "c": 4}
+    assert overrides.resolve("zh", None, None, "code").rule == "default+language:zh+domain:code+domain:code/zh"
+    assert overrides.resolve("zh", None, None, "novel").values == {"a": 5, "b": 1, "c": 1}  # domain after language
+    assert overrides.resolve("en", "w.example.org", None, "code").values == {"a": 1, "b": 3, "c": 6}
+    assert overrides.resolve("en", None, None, "paper").rule == "default"  # a domain without entry: nothing
+    assert table.keys() == {"a", "b", "c"}
+
+
+def test_a_pattern_may_list_alternatives_for_one_kind_of_site():
+    table = OverrideTable(default={"x": 1}, sites=(("github.com|*.github.io|*/forum/*", {"x": 2}),))
+    overrides = Overrides(table)
+    assert overrides.resolve(None, "github.com").values == {"x": 2}
+    assert overrides.resolve(None, "pages.github.io").values == {"x": 2}
+    assert overrides.resolve(None, None, "https://example.org/forum/topic/1").values == {"x": 2}
+    assert overrides.resolve(None, None, "https://example.org/forums").values == {"x": 1}
+    assert overrides.resolve(None, "github.community").rule == "default"
+
+
+def test_set_reaches_a_whole_site_entry_whose_pattern_holds_dots():
+    from corpusforge.conf import load_config
+
+    pattern = next(p for p in load_config(None, []).clean.thresholds.sites if p.startswith("*.wikipedia.org|"))
+    cfg = load_config(None, [f"clean.thresholds.sites.{pattern}={{c4_min_sentences: 1}}",
+                             "clean.thresholds.sites.*.example.com.c4_min_sentences=2"])
+    assert cfg.clean.thresholds.sites[pattern] == {"c4_min_sentences": 1}
+    assert cfg.clean.thresholds.sites["*.example.com"] == {"c4_min_sentences": 2}
