@@ -25,6 +25,11 @@ seconds. Wall-clock documents/s per core (wall / --cores) is printed too; it ass
 
 Usage: .venv/bin/python bench/pipeline/bench_end_to_end.py [--records 2000] [--cores 2] [--work DIR]
                                                            [--skip-datatrove] [--skip-classifiers] [--json PATH]
+                                                           [--before OTHER_CHECKOUT_VENV/bin/python]
+
+--before runs another checkout's corpusforge (say main's, before a change) on the same corpus in the same
+run: its throughput beside this one's and DataTrove's, and its decisions against this one's per stage
+(bench/pipeline/compare_runs.py --count-decisions).
 
 The results (corpus mix, per-stage CPU and document counts of both sides, agreement) are written as
 JSON to bench/results/end_to_end.json (committed: the figures docs/cost.md cites; rerun with --records 2000
@@ -94,19 +99,22 @@ def corpusforge_stages_available() -> tuple[str, ...]:
     return NAMES
 
 
-def run_corpusforge(corpus: Path, out: Path, last: str, cores: int, logs: Path, label: str) -> dict:
+def run_corpusforge(corpus: Path, out: Path, last: str, cores: int, logs: Path, label: str,
+                    python: str | None = None, cwd: Path | None = None) -> dict:
     """`corpusforge run --to LAST`, resuming whatever already finished in OUT. A stage the runner does not
-    chain yet runs as its own command after it (its CPU then includes that command's JVM start-up)."""
+    chain yet runs as its own command after it (its CPU then includes that command's JVM start-up).
+    `python` (another checkout's interpreter, --before) runs that checkout's corpusforge, from `cwd`."""
     stages = corpusforge_stages_available()
+    python = python or sys.executable
     sets = ["--set", f"spark.master=local[{cores}]", "--set", "spark.progress_seconds=0", "--set", "output.jsonl=false"]
-    commands = [([sys.executable, "-m", "corpusforge", "run", "--input", str(corpus), "--output", str(out),
+    commands = [([python, "-m", "corpusforge", "run", "--input", str(corpus), "--output", str(out),
                   "--to", last if last in stages else stages[-1], *sets], None)]
     if last not in stages:
         order = ("format", "clean", "dedup", "safety", "quality")
         previous = stages[-1]
         for stage in order[order.index(previous) + 1: order.index(last) + 1]:
             if not (out / stage / "_SUCCESS").exists():  # a stage command does not resume by itself
-                commands.append(([sys.executable, "-m", "corpusforge", stage, "--input", str(out / previous),
+                commands.append(([python, "-m", "corpusforge", stage, "--input", str(out / previous),
                                   "--output", str(out / stage), *sets], stage))
             previous = stage
     total = {"wall": 0.0, "cpu": 0.0, "cpu_sampled": 0.0, "cpu_rusage": 0.0, "commands": [], "stages": {},
@@ -120,7 +128,7 @@ def run_corpusforge(corpus: Path, out: Path, last: str, cores: int, logs: Path, 
                 what = match.group(2) if match.re is STAGE_LINE else "done"
                 marks.append((match.group(1), what, sampler.sample(), time.perf_counter(), sampler.by_kind()))
 
-        result = run_command(cmd, cwd=ROOT, log=logs / f"{label}-{n}.log", on_line=on_line)
+        result = run_command(cmd, cwd=cwd or ROOT, log=logs / f"{label}-{n}.log", on_line=on_line)
         for key in ("wall", "cpu", "cpu_sampled", "cpu_rusage"):
             total[key] += result[key]
         for kind, seconds in result["by_process"].items():
@@ -335,7 +343,7 @@ def agreement(cf: dict, dt: dict, manifest: dict) -> dict:
 
 
 # --- printing ------------------------------------------------------------------------------------------
-def throughput_table(docs: int, cores: int, cf: dict, dt: dict | None) -> list[str]:
+def throughput_table(docs: int, cores: int, cf: dict, dt: dict | None, before: dict | None = None) -> list[str]:
     lines = [f"{'pipeline':44} {'docs in':>8} {'wall s':>8} {'CPU s':>8} {'docs/s':>8} "
              f"{'docs/s/core (CPU)':>18} {'docs/s/core (wall)':>19}"]
 
@@ -343,10 +351,18 @@ def throughput_table(docs: int, cores: int, cf: dict, dt: dict | None) -> list[s
         lines.append(f"{label:44} {d:8d} {r['wall']:8.1f} {r['cpu']:8.1f} {d / r['wall']:8.2f} "
                      f"{d / r['cpu']:18.2f} {d / r['wall'] / cores:19.2f}")
     row("corpusforge Format→Clean→Dedup (whole run)", docs, cf)
+    if before:
+        row("corpusforge --before checkout (whole run)", docs, before)
     if dt:
         row("DataTrove extract+filters+4-stage MinHash", docs, dt)
         lines.append(f"{'ratio corpusforge / DataTrove':44} {'':8} {'':8} {'':8} {'':8} "
                      f"{(docs / cf['cpu']) / (docs / dt['cpu']):18.2f} {dt['wall'] / cf['wall']:19.2f}")
+        if before:
+            lines.append(f"{'ratio --before checkout / DataTrove':44} {'':8} {'':8} {'':8} {'':8} "
+                         f"{(docs / before['cpu']) / (docs / dt['cpu']):18.2f} {dt['wall'] / before['wall']:19.2f}")
+    if before:
+        lines.append(f"{'ratio corpusforge / --before checkout':44} {'':8} {'':8} {'':8} {'':8} "
+                     f"{before['cpu'] / cf['cpu']:18.2f} {before['wall'] / cf['wall']:19.2f}")
     return lines
 
 
@@ -402,6 +418,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=20.0, help="DataTrove's per-document extraction timeout")
     parser.add_argument("--skip-datatrove", action="store_true")
+    parser.add_argument("--before", metavar="PYTHON",
+                        help="also run another checkout's corpusforge on the same corpus in the same run: the python "
+                             "of a virtualenv where that checkout is installed (e.g. /work/main/.venv/bin/python); its "
+                             "output stays in WORK/corpusforge-before for compare_runs.py")
     parser.add_argument("--skip-classifiers", action="store_true")
     parser.add_argument("--json", help="also write the results as JSON here (besides bench/results/end_to_end.json, "
                                        "which bench/pipeline/cost_model.py reads)")
@@ -434,6 +454,16 @@ def main() -> None:
     print(f"  corpusforge: {cf['wall']:.1f} s wall, {cf['cpu']:.1f} s CPU (sampled {cf['cpu_sampled']:.1f}, "
           f"rusage {cf['cpu_rusage']:.1f}; {'; '.join(cf['commands'])})", flush=True)
 
+    before = None
+    if args.before:
+        before_out, before_cwd = work / "corpusforge-before", work / "before-cwd"
+        shutil.rmtree(before_out, ignore_errors=True)
+        before_cwd.mkdir(exist_ok=True)  # Spark's scratch files land in the command's folder, not the checkout
+        print(f"corpusforge run --to dedup with {args.before} …", flush=True)
+        before = run_corpusforge(corpus, before_out, "dedup", args.cores, logs, "before", python=args.before,
+                                 cwd=before_cwd)
+        print(f"  before: {before['wall']:.1f} s wall, {before['cpu']:.1f} s CPU", flush=True)
+
     dt = None
     if args.skip_datatrove:
         print("DataTrove skipped (--skip-datatrove)")
@@ -445,9 +475,10 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f} after the side-by-side runs\n")
 
     results = {"corpus": build, "cores": args.cores, "records": docs, "corpusforge": cf, "datatrove": dt,
+               "before": before, "before_python": args.before,
                "load_average_start": load_start, "load_average_after_side_by_side": os.getloadavg()[0]}
     print("=== throughput, same corpus, same run ===")
-    print("\n".join(throughput_table(docs, args.cores, cf, dt)))
+    print("\n".join(throughput_table(docs, args.cores, cf, dt, before)))
     cf_result = corpusforge_outcome(cf_out)
     dt_result = datatrove_outcome(work / "datatrove") if dt else None
     results["corpusforge_kept"] = {stage: len(v["kept"]) for stage, v in cf_result.items() if stage != "language"}
@@ -457,8 +488,28 @@ def main() -> None:
     print("\n=== per stage ===")
     print("\n".join(stage_table(cf, dt, docs, dt_result)))
 
+    if before:
+        print("\n=== per stage, --before checkout ===")
+        print("\n".join(stage_table(before, None, docs, None)))
     print("\n=== corpusforge CPU by process (JVM threads by group) ===")
     print("\n".join(process_table(cf)))
+    if before:
+        print("\n=== --before checkout CPU by process ===")
+        print("\n".join(process_table(before)))
+        from compare_runs import count_decisions
+        try:
+            summary = count_decisions(work / "corpusforge-before", cf_out, ["format", "clean", "dedup"])
+        except Exception as err:  # noqa: BLE001 — the throughput figures stand without this comparison
+            summary = None
+            print(f"\n(decisions not compared: {type(err).__name__}: {err})")
+        if summary is not None:
+            results["before_vs_after_decisions"] = summary
+            print(f"\n=== decisions, --before checkout → this one ===\nformat: {summary['format_texts_changed']} of "
+                  f"{summary['format_docs']} kept texts changed")
+            for stage, row in summary["stages"].items():
+                print(f"{stage:<9} kept {row['kept_before']} → {row['kept_after']} (Jaccard {row['kept_jaccard']:.4f}); "
+                      f"decisions changed {row['decisions_changed']}: {row['changed_with_text_changed']} where the "
+                      f"extracted text changed, {row['changed_with_same_text']} with the same text")
 
     print("\n=== documents kept ===")
     print(f"corpusforge: {docs} HTML → format {len(cf_result['format']['kept'])} → clean {len(cf_result['clean']['kept'])}"
