@@ -14,9 +14,9 @@ def test_default_and_local_files_validate():
 
 def test_a_conf_file_lists_only_what_it_changes(tmp_path):
     conf = tmp_path / "mine.yaml"
-    conf.write_text("format:\n  max_html_bytes: 123456\n  trafilatura:\n    favor: recall\n")
+    conf.write_text("format:\n  max_html_bytes: 123456\n  trafilatura:\n    favor: precision\n")
     cfg = load_config(conf)
-    assert cfg.format.max_html_bytes == 123456 and cfg.format.trafilatura.favor == "recall"
+    assert cfg.format.max_html_bytes == 123456 and cfg.format.trafilatura.favor == "precision"
     assert cfg.format.trafilatura.include_tables == load_config(DEFAULT_FILE).format.trafilatura.include_tables
 
 
