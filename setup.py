@@ -37,7 +37,8 @@ setup(
         "regex>=2023.0",
         "xxhash>=3.0,<5",
         "mmh3>=4.0,<6",
-        "numba>=0.60,<1",  # the fused MinHash kernel (udfs/minhash.py)
+        "numba>=0.60,<1",  # the fused MinHash kernel (udfs/minhash.py), the compiled shingler (udfs/shingles.py)
+        "scipy>=1.10",  # Dedup's connected components of a small graph, on the driver
         "orjson>=3.9",
         "matplotlib>=3.7",
         "zstandard>=0.22",

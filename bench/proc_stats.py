@@ -57,15 +57,41 @@ def tree_cpu_seconds(root: int) -> float:
     return total / TICKS
 
 
+def _comm(pid: int, tid: int | None = None) -> str:
+    path = f"/proc/{pid}/task/{tid}/comm" if tid is not None else f"/proc/{pid}/comm"
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return ""
+
+
+# JVM threads by what they do (HotSpot thread names): compiling, collecting, running Spark tasks, the rest.
+JVM_THREAD_GROUPS = (("JIT compiler", ("C1 CompilerThre", "C2 CompilerThre")),
+                     ("GC", ("GC Thread", "G1 ", "VM Thread", "GC ", "ParGC", "VM Periodic")),
+                     ("Spark tasks", ("Executor task", "stdout writer", "stderr reader", "Worker Monitor")))
+
+
+def jvm_thread_group(name: str) -> str:
+    for group, prefixes in JVM_THREAD_GROUPS:
+        if name.startswith(prefixes):
+            return group
+    return "JVM other"
+
+
 class TreeCPU:
     """Samples the CPU seconds of a process tree (last value seen per process), for per-stage splits.
 
     Unlike `tree_cpu_seconds`, a process keeps counting after it exits (its last sample stands), and
-    children's reaped time (cutime, cstime) is left out, since those children were sampled themselves."""
+    children's reaped time (cutime, cstime) is left out, since those children were sampled themselves.
+    `by_kind()` splits the total: the root process (Spark's driver Python), Java processes (the JVM,
+    and with `jvm_threads` its threads by group: JIT compiler, GC, Spark tasks, other) and the Python
+    processes below them (Spark's Python workers)."""
 
-    def __init__(self, root: int, interval: float = 0.2):
-        self.root, self.interval = root, interval
+    def __init__(self, root: int, interval: float = 0.2, jvm_threads: bool = False):
+        self.root, self.interval, self.jvm_threads = root, interval, jvm_threads
         self.seen: dict[int, float] = {}
+        self.kinds: dict[int, str] = {}
+        self.threads: dict[tuple[int, int], tuple[str, float]] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -76,6 +102,30 @@ class TreeCPU:
             self.sample()
             self._stop.wait(self.interval)
 
+    def _kind(self, pid: int) -> str:
+        kind = self.kinds.get(pid)
+        if kind is None:
+            comm = _comm(pid)
+            kind = "driver" if pid == self.root else "jvm" if comm == "java" else \
+                "python workers" if comm.startswith("python") else "other"
+            if kind != "other":  # a launcher script that later execs java is asked again
+                self.kinds[pid] = kind
+        return kind
+
+    def _sample_threads(self, pid: int) -> None:
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        except OSError:
+            return
+        for tid in tids:
+            try:
+                raw = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+            except OSError:
+                continue
+            name = raw[raw.index("(") + 1:raw.rfind(")")]
+            fields = raw[raw.rfind(")") + 2:].split()
+            self.threads[(pid, tid)] = (jvm_thread_group(name), (int(fields[11]) + int(fields[12])) / TICKS)
+
     def sample(self) -> float:
         if self._stop.is_set():  # the command has ended: its processes are gone, the last values stand
             return sum(self.seen.values())
@@ -84,7 +134,24 @@ class TreeCPU:
                 fields = _stat(pid)
                 if fields:
                     self.seen[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+                    if self.jvm_threads and self._kind(pid) == "jvm":
+                        self._sample_threads(pid)
             return sum(self.seen.values())
+
+    def by_kind(self) -> dict[str, float]:
+        """CPU seconds so far per kind of process, the JVM's split by thread group when sampled."""
+        with self._lock:
+            out: dict[str, float] = {}
+            for pid, seconds in self.seen.items():
+                kind = self._kind(pid)
+                out[kind] = out.get(kind, 0.0) + seconds
+            if self.jvm_threads and out.get("jvm"):
+                groups: dict[str, float] = {}
+                for group, seconds in self.threads.values():
+                    groups[group] = groups.get(group, 0.0) + seconds
+                for group, seconds in groups.items():
+                    out[f"jvm: {group}"] = seconds
+            return out
 
     def stop(self) -> None:
         self._stop.set()

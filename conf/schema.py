@@ -26,6 +26,7 @@ class SparkSettings(Section):
     master: str
     app_name: str
     driver_memory: str
+    local_java_options: str | None
     shuffle_partitions: int = Field(gt=0)
     arrow_batch_rows: int = Field(gt=0)
     python_worker_reuse: bool
@@ -48,6 +49,7 @@ class OutputSettings(Section):
 
 class TrafilaturaSettings(Section):
     favor: Literal["precision", "recall", "balanced"]
+    fast: bool
     include_comments: bool
     include_tables: bool
     max_tree_size: int | None = Field(gt=0)
@@ -229,6 +231,7 @@ class DedupSettings(Section):
     rows: int = Field(gt=0)
     verify: Literal["exact", "estimated"]
     max_iterations: int = Field(gt=0)
+    driver_components_max_edges: int = Field(ge=0)
 
 
 class DomainBlockSettings(Section):

@@ -8,11 +8,16 @@ Every step is a join or an aggregation, so a star with 100,000 leaves is one agg
 100,000² pairs; each round is checkpointed so the lineage stays short; nothing is collected.
 
 Labels are node ids (strings, compared lexicographically); a component's label is its smallest id.
+
+A graph small enough to hold on the driver (`driver_components`) is labelled there instead, by scipy's
+connected components over the ids' sorted order: the same labels without the rounds of Spark jobs.
 """
 from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -69,3 +74,27 @@ def connected_components(edges: DataFrame, checkpoint: Callable[[DataFrame], Dat
     labels = current.select(F.col("a").alias("node"), F.col("b").alias("component")) \
         .unionByName(current.select(F.col("b").alias("node"), F.col("b").alias("component"))).distinct()
     return labels, rounds
+
+
+def driver_components(edges: pa.Table) -> pa.Table:
+    """(node, component) for every node on an edge of `edges` (columns a, b: strings), component = the
+    smallest id of the node's connected component: what connected_components gives, computed in memory.
+
+    Ids are numbered in sorted order (code point order, which is UTF-8 byte order, Spark's string order),
+    so a component's smallest id is the one with its smallest number."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as scipy_components
+
+    a, b = edges.column("a").to_numpy(zero_copy_only=False), edges.column("b").to_numpy(zero_copy_only=False)
+    keep = a != b
+    a, b = a[keep], b[keep]
+    if len(a) == 0:
+        return pa.table({"node": pa.array([], pa.string()), "component": pa.array([], pa.string())})
+    nodes, index = np.unique(np.concatenate([a, b]), return_inverse=True)
+    n = len(nodes)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (index[:len(a)], index[len(a):])), shape=(n, n))
+    _, component = scipy_components(graph, directed=False)
+    smallest = np.full(component.max() + 1, n, dtype=np.int64)
+    np.minimum.at(smallest, component, np.arange(n))
+    return pa.table({"node": pa.array(nodes.tolist(), pa.string()),
+                     "component": pa.array(nodes[smallest[component]].tolist(), pa.string())})

@@ -11,7 +11,8 @@ i.e. the larger Common Crawl dump number".
    bucket's smallest id only (a star), so a bucket of 100,000 near-identical pages is 100,000 edges.
 4. Verification: each candidate edge is kept only when its Jaccard similarity (exact, of the two
    shingle sets; or estimated from signatures) reaches `threshold`.
-5. Connected components of the verified edges (jobs/connected_components.py), in Spark.
+5. Connected components of the verified edges (jobs/connected_components.py): in Spark, or on the
+   driver when there are at most dedup.driver_components_max_edges of them (same components).
 6. Keep rule: per component, the document from the newest dump wins; ties go to the latest WARC
    capture date, then to the smallest id (unknown dump or date counts as oldest). Every other member
    goes to removed/ with reason exact_duplicate (same normalised text as the kept copy) or
@@ -42,7 +43,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from corpusforge.conf import Config, ConfigError
-from corpusforge.jobs.connected_components import connected_components
+from corpusforge.jobs.connected_components import connected_components, driver_components
 from corpusforge.jobs.stage import (DOCUMENT_COLUMNS, InputError, Stage, StageOption, StageOutput, arrow_schema,
                                     finished_marker, marker_id, read_success, removed_rows, single_input)
 from corpusforge.jobs.storage import Storage, join, spark_path
@@ -239,9 +240,14 @@ class DedupStage(Stage):
             edges.write.mode("overwrite").parquet(spark_path(join(work, "edges")))
             edges = spark.read.parquet(spark_path(join(work, "edges")))
             step("lsh_and_verify")
-            # 5. connected components
-            labels, rounds = connected_components(edges, lambda df: df.checkpoint(eager=True),
-                                                  cfg.dedup.max_iterations)
+            # 5. connected components: on the driver for a small graph, else in rounds of Spark joins
+            edge_count = edges.count()
+            components_on = "driver" if edge_count <= cfg.dedup.driver_components_max_edges else "spark"
+            if components_on == "driver":
+                labels, rounds = spark.createDataFrame(driver_components(edges.select("a", "b").toArrow())), 0
+            else:
+                labels, rounds = connected_components(edges, lambda df: df.checkpoint(eager=True),
+                                                      cfg.dedup.max_iterations)
             step("connected_components")
             # 6. keep rule
             assigned = members.join(labels.select(F.col("node").alias("rep"), "component"), "rep", "left") \
@@ -276,8 +282,8 @@ class DedupStage(Stage):
             storage.write_text(join(output, "index", "_index.json"), json.dumps(index_parameters(cfg), sort_keys=True))
             step("write_index")
 
-            counts = _dedup_counts(spark, decided, edges, output)
-            result.extra_stats = {**counts, "cc_rounds": rounds, "index": index, "step_seconds": steps,
+            counts = _dedup_counts(decided, edge_count)
+            result.extra_stats = {**counts, "components_on": components_on, "cc_rounds": rounds, "index": index, "step_seconds": steps,
                                   "bands": cfg.dedup.bands, "rows": cfg.dedup.rows, "threshold": cfg.dedup.threshold,
                                   "verify": cfg.dedup.verify}
             yield result
@@ -307,7 +313,7 @@ def read_index(spark: SparkSession, cfg: Config, index: str) -> DataFrame:
     return spark.read.parquet(spark_path(index)).select(*INDEX_COLUMNS)
 
 
-def _dedup_counts(spark: SparkSession, decided: DataFrame, edges: DataFrame, output: str) -> dict:
+def _dedup_counts(decided: DataFrame, edge_count: int) -> dict:
     row = decided.agg(
         F.sum(F.col("is_new").cast("int")).alias("docs"),
         F.sum((~F.col("is_new")).cast("int")).alias("indexed"),
@@ -320,7 +326,7 @@ def _dedup_counts(spark: SparkSession, decided: DataFrame, edges: DataFrame, out
     return {
         "docs_without_signature": int(row["no_signature"] or 0),
         "distinct_normalised_texts": int(row["distinct_texts"] or 0),
-        "verified_edges": edges.count(),
+        "verified_edges": edge_count,
         "duplicate_clusters": int(row["clusters"] or 0),
         "largest_cluster": int(row["largest"] or 0),
         "indexed_docs": int(row["indexed"] or 0),

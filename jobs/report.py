@@ -165,9 +165,11 @@ def _union(frames: list[DataFrame]) -> DataFrame:
 
 # ----------------------------------------------------------------------------------- rendering
 
-def _png(fig) -> str:
+def _png(fig, tight: bool = True) -> str:
+    """The figure as an inline PNG. `tight` fits the canvas to the labels, which draws the figure twice;
+    charts with fixed margins (the histograms, dozens per run) skip it."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight" if tight else None)
     import matplotlib.pyplot as plt
     plt.close(fig)
     return f'<img alt="" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
@@ -193,14 +195,16 @@ def _histogram(key: str, hist: dict) -> str:
     lo, hi, counts = hist["lo"], hist["hi"], hist["counts"]
     width = (hi - lo) / len(counts) if hi > lo else 1.0
     fig, ax = plt.subplots(figsize=(4.2, 2.6))
-    ax.bar([lo + i * width for i in range(len(counts))], counts, width=width, align="edge", color="#55a868")
+    # one filled step outline instead of 30 bar patches: the same picture at half the drawing cost
+    ax.stairs(counts, [lo + i * width for i in range(len(counts) + 1)], fill=True, color="#55a868")
     if hist.get("threshold") is not None:
         for t in (hist["threshold"] if isinstance(hist["threshold"], list) else [hist["threshold"]]):
             ax.axvline(t, color="#c44e52", linestyle="--", label=f"threshold {t:g}")
         ax.legend(fontsize=7)
     ax.set_title(key, fontsize=9)
     ax.tick_params(labelsize=7)
-    return _png(fig)
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.11, top=0.89)
+    return _png(fig, tight=False)
 
 
 def render(data: dict[str, Any]) -> str:

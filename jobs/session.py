@@ -23,6 +23,8 @@ def build_session(cfg: Config) -> SparkSession:
         builder = builder.master(spark_cfg.master).config("spark.driver.memory", spark_cfg.driver_memory)
         if spark_cfg.master.startswith("local"):  # keep a laptop's driver on loopback
             builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+            if spark_cfg.local_java_options:  # the one JVM of a local run: driver and executors
+                builder = builder.config("spark.driver.extraJavaOptions", spark_cfg.local_java_options)
     settings = {
         "spark.sql.shuffle.partitions": spark_cfg.shuffle_partitions,
         "spark.sql.adaptive.enabled": True,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from corpusforge.udfs.shingles import TokenBatch, content_hash, fmix32, shingle_hashes, tokens, unique_per_document
+from corpusforge.udfs.shingles import fmix32, shingle_features
 
 SCHEME = "affine32"
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's initial value (and the signature of an empty set)
@@ -84,19 +84,17 @@ def dedup_features(texts: list[str | None], num_perm: int, seed: int, ngram: int
     """Content hash, MinHash signature and shingle set of every text of a batch.
 
     Documents with fewer than `ngram` tokens have no shingle: they get no signature and are
-    deduplicated by their content hash only (exact duplicates of the normalised text).
+    deduplicated by their content hash only (exact duplicates of the normalised text). Tokens and
+    shingles come from the compiled path (udfs.shingles.shingle_features), bit-identical to the
+    reference functions there.
     """
-    token_lists = [tokens(t, fold_digits) for t in texts]
-    hashes = [content_hash(toks, text) for toks, text in zip(token_lists, texts)]
-    batch = TokenBatch.from_token_lists(token_lists)
-    values, offsets = shingle_hashes(batch, ngram)
-    sets, set_offsets = unique_per_document(values, offsets)
-    counts = np.diff(batch.offsets).astype(np.int32)
+    shingled = shingle_features(texts, ngram, fold_digits)
+    counts = shingled.token_counts
     return DedupFeatures(
-        content_hashes=hashes,
+        content_hashes=shingled.content_hashes,
         token_counts=counts,
         has_signature=counts >= ngram,
-        signatures=signatures(sets, set_offsets, num_perm, seed),
-        shingle_sets=sets,
-        shingle_offsets=set_offsets,
+        signatures=signatures(shingled.shingle_sets, shingled.shingle_offsets, num_perm, seed),
+        shingle_sets=shingled.shingle_sets,
+        shingle_offsets=shingled.shingle_offsets,
     )

@@ -91,17 +91,28 @@ def iter_records(stream: BinaryIO, name: str, quirks_mode: bool = True,
     """Every record of the archive in order; raises CorruptArchive where the stream breaks.
 
     fastwarc and warcio both end silently, as if the file ended there, when a file is cut short, so
-    gzip input is inflated a second time on the side (GzipFramingCheck) and every WARC record's
-    bytes are counted against its length: a truncated download is reported, not mistaken for a
-    shorter file.
+    every WARC record's bytes are counted against its length and gzip input has its framing checked
+    (GzipFramingCheck): a truncated download is reported, not mistaken for a shorter file. fastwarc
+    raises on a broken member inside the file (bad data, bad CRC, garbage between members); only its
+    silent end is left to check, so a gzip WARC has just its tail inflated a second time,
+    from the last record's member to the end of the file (_check_gzip_tail). ARC (warcio) is
+    inflated on the side as it is read, the whole file.
     """
     reading = reading or HttpReading()
-    reader = _iter_arc if archive_format(stream) == "arc" else _iter_warc
-    framing = GzipFramingCheck(stream) if _starts_with_gzip(stream) else None
+    is_arc = archive_format(stream) == "arc"
+    reader = _iter_arc if is_arc else _iter_warc
+    gzip_input = _starts_with_gzip(stream)
+    tail_only = gzip_input and not is_arc
+    framing = GzipFramingCheck(stream) if gzip_input and is_arc else None
+    last_start = 0
     try:
-        yield from reader(framing or stream, name, quirks_mode, reading)
+        for record in reader(framing or stream, name, quirks_mode, reading):
+            last_start = record.offset
+            yield record
         if framing is not None:
             framing.check_to_end()
+        elif tail_only:
+            _check_gzip_tail(stream, last_start)
     except CorruptArchive:
         raise
     except Exception as err:  # noqa: BLE001 — bad compression, framing or a dropped connection alike
@@ -112,12 +123,31 @@ def iter_records(stream: BinaryIO, name: str, quirks_mode: bool = True,
         raise CorruptArchive(f"fastwarc panic: {err}") from None
 
 
+def _check_gzip_tail(stream: BinaryIO, last_start: int) -> None:
+    """Check the gzip framing from the last record's member (fastwarc's stream_pos of a record
+    compressed on its own) to the end of the file; raise CorruptArchive if it is broken.
+
+    A whole-file gzip has no member at that position, and a tail that fails the check is checked
+    again from the start of the file: the verdict and its message are always the whole-file check's,
+    only a sound per-record file skips inflating everything before its last member."""
+    stream.seek(last_start)
+    if stream.read(3) == b"\x1f\x8b\x08":
+        stream.seek(last_start)
+        try:
+            GzipFramingCheck(stream).check_to_end()
+            return
+        except CorruptArchive:
+            pass
+    stream.seek(0)
+    GzipFramingCheck(stream).check_to_end()
+
+
 class GzipFramingCheck(io.RawIOBase):
     """Passes a gzip stream through unchanged while inflating it on the side to check its framing.
 
     Hand-written because neither reader reports a file that ends inside a gzip member (a cut
     download): they stop there as if the file were complete. Inflating costs about as much again as
-    the readers' own decompression, which is small next to HTML extraction.
+    the readers' own decompression, so a WARC has only its tail checked (iter_records).
     """
 
     _OUT_LIMIT = 1 << 20  # inflate in bounded steps: a highly compressed member never balloons memory

@@ -3,7 +3,8 @@ filters, with their published defaults, over the texts of a JSONL file, in one p
 
 Runs only in the benchmark's own virtualenv (DataTrove is not a corpusforge dependency):
   python -m venv bench/.venv-datatrove
-  bench/.venv-datatrove/bin/pip install 'datatrove[processing]==0.10.1' spacy
+  bench/.venv-datatrove/bin/pip install 'datatrove[processing]==0.10.1' spacy orjson lxml_html_clean warcio \
+      faust-cchardet python-magic    (the one virtualenv of every DataTrove baseline, bench/README.md)
 (spaCy provides DataTrove's default English word tokenizer; nothing is downloaded at run time.)
 
 The filters run as in a DataTrove pipeline: in that order, a document leaving at the first filter

@@ -8,8 +8,9 @@ tokenised by udfs.shingles.tokens. Three comparisons, each timed on the same inp
   B. shingle hashing + MinHash: datasketch gets each shingle as its 20-byte key with
      hashfunc = mmh3.hash (C, the same MurmurHash3 our numpy code computes); ours starts from the
      token hashes of the same documents;
-  C. text → signature: both tokenise with udfs.shingles.tokens; ours is the stage's batch function
-     (which also computes content hashes and shingle sets), datasketch builds keys and hashes them.
+  C. text → signature: ours is the stage's batch function (the compiled tokeniser and shingler of
+     udfs.shingles.shingle_features, which also computes content hashes and shingle sets); datasketch
+     gets the same tokens from the reference udfs.shingles.tokens, builds keys and hashes them.
 
 Usage: .venv/bin/python bench/dedup/bench_dedup_signatures.py [--repeat 3] [--workdir /tmp/dedup-bench]
 """

@@ -25,6 +25,11 @@ seconds. Wall-clock documents/s per core (wall / --cores) is printed too; it ass
 
 Usage: .venv/bin/python bench/pipeline/bench_end_to_end.py [--records 2000] [--cores 2] [--work DIR]
                                                            [--skip-datatrove] [--skip-classifiers] [--json PATH]
+                                                           [--before OTHER_CHECKOUT_VENV/bin/python]
+
+--before runs another checkout's corpusforge (say main's, before a change) on the same corpus in the same
+run: its throughput beside this one's and DataTrove's, and its decisions against this one's per stage
+(bench/pipeline/compare_runs.py --count-decisions).
 
 The results (corpus mix, per-stage CPU and document counts of both sides, agreement) are written as
 JSON to bench/results/end_to_end.json (committed: the figures docs/cost.md cites; rerun with --records 2000
@@ -56,6 +61,7 @@ from proc_stats import TreeCPU, become_subreaper, children_cpu, reap_all  # noqa
 HERE = Path(__file__).resolve().parent  # bench/pipeline: build_corpus.py, datatrove_end_to_end.py
 DATATROVE_STAGES = ("filter", "signatures", "buckets", "cluster", "dedup_filter")
 STAGE_LINE = re.compile(r"\] (\w+): (running|\d+ in|finished earlier)")
+FIXED_LINE = re.compile(r"\] (final|report): ")  # the export's and the report's last lines
 
 
 # --- measuring a command and every process below it --------------------------------------------------
@@ -70,7 +76,7 @@ def run_command(cmd: list[str], *, cwd: Path, log: Path, on_line=None) -> dict:
     with log.open("w") as sink:
         process = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        sampler = TreeCPU(process.pid)
+        sampler = TreeCPU(process.pid, jvm_threads=True)
         for line in process.stdout:
             sink.write(line)
             if on_line is not None:
@@ -83,7 +89,8 @@ def run_command(cmd: list[str], *, cwd: Path, log: Path, on_line=None) -> dict:
     rusage = children_cpu() - cpu0
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])} … failed ({process.returncode}); see {log}\n{log.read_text()[-3000:]}")
-    return {"wall": wall, "cpu": max(sampled, rusage), "cpu_sampled": sampled, "cpu_rusage": rusage}
+    return {"wall": wall, "cpu": max(sampled, rusage), "cpu_sampled": sampled, "cpu_rusage": rusage,
+            "by_process": sampler.by_kind()}
 
 
 # --- corpusforge ---------------------------------------------------------------------------------------
@@ -92,38 +99,46 @@ def corpusforge_stages_available() -> tuple[str, ...]:
     return NAMES
 
 
-def run_corpusforge(corpus: Path, out: Path, last: str, cores: int, logs: Path, label: str) -> dict:
+def run_corpusforge(corpus: Path, out: Path, last: str, cores: int, logs: Path, label: str,
+                    python: str | None = None, cwd: Path | None = None) -> dict:
     """`corpusforge run --to LAST`, resuming whatever already finished in OUT. A stage the runner does not
-    chain yet runs as its own command after it (its CPU then includes that command's JVM start-up)."""
+    chain yet runs as its own command after it (its CPU then includes that command's JVM start-up).
+    `python` (another checkout's interpreter, --before) runs that checkout's corpusforge, from `cwd`."""
     stages = corpusforge_stages_available()
+    python = python or sys.executable
     sets = ["--set", f"spark.master=local[{cores}]", "--set", "spark.progress_seconds=0", "--set", "output.jsonl=false"]
-    commands = [([sys.executable, "-m", "corpusforge", "run", "--input", str(corpus), "--output", str(out),
+    commands = [([python, "-m", "corpusforge", "run", "--input", str(corpus), "--output", str(out),
                   "--to", last if last in stages else stages[-1], *sets], None)]
     if last not in stages:
         order = ("format", "clean", "dedup", "safety", "quality")
         previous = stages[-1]
         for stage in order[order.index(previous) + 1: order.index(last) + 1]:
             if not (out / stage / "_SUCCESS").exists():  # a stage command does not resume by itself
-                commands.append(([sys.executable, "-m", "corpusforge", stage, "--input", str(out / previous),
+                commands.append(([python, "-m", "corpusforge", stage, "--input", str(out / previous),
                                   "--output", str(out / stage), *sets], stage))
             previous = stage
-    total = {"wall": 0.0, "cpu": 0.0, "cpu_sampled": 0.0, "cpu_rusage": 0.0, "commands": [], "stages": {}}
+    total = {"wall": 0.0, "cpu": 0.0, "cpu_sampled": 0.0, "cpu_rusage": 0.0, "commands": [], "stages": {},
+             "by_process": {}}
     for n, (cmd, single) in enumerate(commands):
-        marks: list[tuple[str, str, float, float]] = []
+        marks: list[tuple[str, str, float, float, dict]] = []
 
         def on_line(line: str, sampler: TreeCPU) -> None:
-            match = STAGE_LINE.search(line)
+            match = STAGE_LINE.search(line) or FIXED_LINE.search(line)
             if match:
-                marks.append((match.group(1), match.group(2), sampler.sample(), time.perf_counter()))
+                what = match.group(2) if match.re is STAGE_LINE else "done"
+                marks.append((match.group(1), what, sampler.sample(), time.perf_counter(), sampler.by_kind()))
 
-        result = run_command(cmd, cwd=ROOT, log=logs / f"{label}-{n}.log", on_line=on_line)
+        result = run_command(cmd, cwd=cwd or ROOT, log=logs / f"{label}-{n}.log", on_line=on_line)
         for key in ("wall", "cpu", "cpu_sampled", "cpu_rusage"):
             total[key] += result[key]
+        for kind, seconds in result["by_process"].items():
+            total["by_process"][kind] = total["by_process"].get(kind, 0.0) + seconds
         total["commands"].append(" ".join(cmd[3:4] + (["--to", cmd[cmd.index("--to") + 1]] if "--to" in cmd else [])))
         if single is not None:
             total["stages"][single] = stage_entry(out, single, result["cpu"], result["wall"])
         else:
             total["stages"].update(stage_split(marks, out))
+            total.setdefault("fixed", []).append(fixed_split(marks, result))
     return total
 
 
@@ -135,14 +150,42 @@ def stage_entry(out: Path, stage: str, cpu: float, wall: float) -> dict:
 
 def stage_split(marks, out: Path) -> dict:
     """CPU and wall seconds of each stage between its 'running' and 'N in' log lines (stages skipped as
-    finished earlier are left out)."""
+    finished earlier are left out), with the CPU split by process kind (driver, JVM and its thread
+    groups, Python workers)."""
     split, starts = {}, {}
-    for stage, what, cpu, wall in marks:
+    for stage, what, cpu, wall, kinds in marks:
         if what == "running":
-            starts[stage] = (cpu, wall)
+            starts[stage] = (cpu, wall, kinds)
         elif stage in starts and what != "finished earlier":
             split[stage] = stage_entry(out, stage, cpu - starts[stage][0], wall - starts[stage][1])
+            before = starts[stage][2]
+            split[stage]["by_process"] = {k: v - before.get(k, 0.0) for k, v in kinds.items()}
     return split
+
+
+def fixed_split(marks, result: dict) -> dict:
+    """What a `corpusforge run` command pays outside its stages, by process kind: start-up (imports, JVM,
+    Spark session; up to the first stage), the final export, the report, and the shut-down after it."""
+    def at(label: str, what: str | None = None):
+        found = [m for m in marks if m[0] == label and (what is None or m[1] == what)]
+        return found[-1] if found else None
+    first = next((m for m in marks if m[1] in ("running", "finished earlier")), None)
+    last_stage = [m for m in marks if m[0] not in ("final", "report")]
+    points = [("start-up", first), ("export", at("final")), ("report", at("report"))]
+    out, previous = {}, {}
+    if last_stage and points[1][1] is not None:
+        previous_end = last_stage[-1]
+    else:
+        previous_end = None
+    for name, mark in points:
+        if mark is None:
+            continue
+        begin = {} if name == "start-up" else (previous_end[4] if name == "export" and previous_end else previous)
+        out[name] = {k: v - begin.get(k, 0.0) for k, v in mark[4].items()}
+        previous = mark[4]
+    if previous:
+        out["shut-down"] = {k: v - previous.get(k, 0.0) for k, v in result["by_process"].items()}
+    return out
 
 
 def read_parquet(path: Path, columns: list[str]) -> list[dict]:
@@ -168,7 +211,20 @@ def corpusforge_outcome(out: Path) -> dict:
 
 
 # --- DataTrove -----------------------------------------------------------------------------------------
+def check_datatrove(corpus: Path, work: Path) -> None:
+    """DataTrove's `check` in its virtualenv (uncounted): every step's code on a few documents in one
+    process, so a missing dependency stops the benchmark with the fix instead of leaving DataTrove's
+    sandboxed extractor dying and restarting on every document."""
+    done = subprocess.run([str(DATATROVE_PYTHON), str(HERE / "datatrove_end_to_end.py"), "check", "--input", str(corpus),
+                           "--work", str(work)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise SystemExit(f"DataTrove's pipeline fails in {DATATROVE_PYTHON.parent.parent}:\n"
+                         + "\n".join(line for line in done.stderr.splitlines() if "| INFO" not in line)[-3000:])
+    print(f"  {done.stdout.strip().splitlines()[-1]}", flush=True)
+
+
 def run_datatrove(corpus: Path, work: Path, cores: int, logs: Path, timeout: float) -> dict:
+    check_datatrove(corpus, work)
     if work.exists():
         shutil.rmtree(work)
     stages, total = {}, {"wall": 0.0, "cpu": 0.0, "cpu_sampled": 0.0, "cpu_rusage": 0.0}
@@ -287,7 +343,7 @@ def agreement(cf: dict, dt: dict, manifest: dict) -> dict:
 
 
 # --- printing ------------------------------------------------------------------------------------------
-def throughput_table(docs: int, cores: int, cf: dict, dt: dict | None) -> list[str]:
+def throughput_table(docs: int, cores: int, cf: dict, dt: dict | None, before: dict | None = None) -> list[str]:
     lines = [f"{'pipeline':44} {'docs in':>8} {'wall s':>8} {'CPU s':>8} {'docs/s':>8} "
              f"{'docs/s/core (CPU)':>18} {'docs/s/core (wall)':>19}"]
 
@@ -295,10 +351,18 @@ def throughput_table(docs: int, cores: int, cf: dict, dt: dict | None) -> list[s
         lines.append(f"{label:44} {d:8d} {r['wall']:8.1f} {r['cpu']:8.1f} {d / r['wall']:8.2f} "
                      f"{d / r['cpu']:18.2f} {d / r['wall'] / cores:19.2f}")
     row("corpusforge Format→Clean→Dedup (whole run)", docs, cf)
+    if before:
+        row("corpusforge --before checkout (whole run)", docs, before)
     if dt:
         row("DataTrove extract+filters+4-stage MinHash", docs, dt)
         lines.append(f"{'ratio corpusforge / DataTrove':44} {'':8} {'':8} {'':8} {'':8} "
                      f"{(docs / cf['cpu']) / (docs / dt['cpu']):18.2f} {dt['wall'] / cf['wall']:19.2f}")
+        if before:
+            lines.append(f"{'ratio --before checkout / DataTrove':44} {'':8} {'':8} {'':8} {'':8} "
+                         f"{(docs / before['cpu']) / (docs / dt['cpu']):18.2f} {dt['wall'] / before['wall']:19.2f}")
+    if before:
+        lines.append(f"{'ratio corpusforge / --before checkout':44} {'':8} {'':8} {'':8} {'':8} "
+                     f"{before['cpu'] / cf['cpu']:18.2f} {before['wall'] / cf['wall']:19.2f}")
     return lines
 
 
@@ -325,6 +389,26 @@ def stage_table(cf: dict, dt: dict | None, docs: int, dt_result: dict | None) ->
     return lines
 
 
+def process_table(cf: dict) -> list[str]:
+    """corpusforge's CPU per stage by process: Spark's driver (Python), the JVM by thread group, the Python
+    workers; the rest of the run (JVM start-up before the first stage, export and report after the last)."""
+    kinds = ["driver", "jvm: JIT compiler", "jvm: GC", "jvm: Spark tasks", "jvm: JVM other", "python workers", "other"]
+    lines = [f"{'CPU s':28} " + " ".join(f"{k.replace('jvm: ', 'JVM ').replace('JVM JVM', 'JVM'):>16}" for k in kinds)]
+    whole = cf.get("by_process") or {}
+    staged = {k: 0.0 for k in kinds}
+    for stage, s in cf["stages"].items():
+        split = s.get("by_process") or {}
+        lines.append(f"{'corpusforge ' + stage:28} " + " ".join(f"{split.get(k, 0.0):16.1f}" for k in kinds))
+        for k in kinds:
+            staged[k] += split.get(k, 0.0)
+    for fixed in cf.get("fixed", []):
+        for name, split in fixed.items():
+            lines.append(f"{'  ' + name:28} " + " ".join(f"{split.get(k, 0.0):16.1f}" for k in kinds))
+    lines.append(f"{'start-up, export, report':28} " + " ".join(f"{whole.get(k, 0.0) - staged[k]:16.1f}" for k in kinds))
+    lines.append(f"{'whole run':28} " + " ".join(f"{whole.get(k, 0.0):16.1f}" for k in kinds))
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=2000, help="HTML documents in the corpus (default 2000)")
@@ -334,6 +418,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=20.0, help="DataTrove's per-document extraction timeout")
     parser.add_argument("--skip-datatrove", action="store_true")
+    parser.add_argument("--before", metavar="PYTHON",
+                        help="also run another checkout's corpusforge on the same corpus in the same run: the python "
+                             "of a virtualenv where that checkout is installed (e.g. /work/main/.venv/bin/python); its "
+                             "output stays in WORK/corpusforge-before for compare_runs.py")
     parser.add_argument("--skip-classifiers", action="store_true")
     parser.add_argument("--json", help="also write the results as JSON here (besides bench/results/end_to_end.json, "
                                        "which bench/pipeline/cost_model.py reads)")
@@ -366,6 +454,16 @@ def main() -> None:
     print(f"  corpusforge: {cf['wall']:.1f} s wall, {cf['cpu']:.1f} s CPU (sampled {cf['cpu_sampled']:.1f}, "
           f"rusage {cf['cpu_rusage']:.1f}; {'; '.join(cf['commands'])})", flush=True)
 
+    before = None
+    if args.before:
+        before_out, before_cwd = work / "corpusforge-before", work / "before-cwd"
+        shutil.rmtree(before_out, ignore_errors=True)
+        before_cwd.mkdir(exist_ok=True)  # Spark's scratch files land in the command's folder, not the checkout
+        print(f"corpusforge run --to dedup with {args.before} …", flush=True)
+        before = run_corpusforge(corpus, before_out, "dedup", args.cores, logs, "before", python=args.before,
+                                 cwd=before_cwd)
+        print(f"  before: {before['wall']:.1f} s wall, {before['cpu']:.1f} s CPU", flush=True)
+
     dt = None
     if args.skip_datatrove:
         print("DataTrove skipped (--skip-datatrove)")
@@ -377,9 +475,10 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f} after the side-by-side runs\n")
 
     results = {"corpus": build, "cores": args.cores, "records": docs, "corpusforge": cf, "datatrove": dt,
+               "before": before, "before_python": args.before,
                "load_average_start": load_start, "load_average_after_side_by_side": os.getloadavg()[0]}
     print("=== throughput, same corpus, same run ===")
-    print("\n".join(throughput_table(docs, args.cores, cf, dt)))
+    print("\n".join(throughput_table(docs, args.cores, cf, dt, before)))
     cf_result = corpusforge_outcome(cf_out)
     dt_result = datatrove_outcome(work / "datatrove") if dt else None
     results["corpusforge_kept"] = {stage: len(v["kept"]) for stage, v in cf_result.items() if stage != "language"}
@@ -388,6 +487,29 @@ def main() -> None:
                                      "filtered": len(dt_result["filtered"]), "deduplicated": len(dt_result["deduplicated"])}
     print("\n=== per stage ===")
     print("\n".join(stage_table(cf, dt, docs, dt_result)))
+
+    if before:
+        print("\n=== per stage, --before checkout ===")
+        print("\n".join(stage_table(before, None, docs, None)))
+    print("\n=== corpusforge CPU by process (JVM threads by group) ===")
+    print("\n".join(process_table(cf)))
+    if before:
+        print("\n=== --before checkout CPU by process ===")
+        print("\n".join(process_table(before)))
+        from compare_runs import count_decisions
+        try:
+            summary = count_decisions(work / "corpusforge-before", cf_out, ["format", "clean", "dedup"])
+        except Exception as err:  # noqa: BLE001 — the throughput figures stand without this comparison
+            summary = None
+            print(f"\n(decisions not compared: {type(err).__name__}: {err})")
+        if summary is not None:
+            results["before_vs_after_decisions"] = summary
+            print(f"\n=== decisions, --before checkout → this one ===\nformat: {summary['format_texts_changed']} of "
+                  f"{summary['format_docs']} kept texts changed")
+            for stage, row in summary["stages"].items():
+                print(f"{stage:<9} kept {row['kept_before']} → {row['kept_after']} (Jaccard {row['kept_jaccard']:.4f}); "
+                      f"decisions changed {row['decisions_changed']}: {row['changed_with_text_changed']} where the "
+                      f"extracted text changed, {row['changed_with_same_text']} with the same text")
 
     print("\n=== documents kept ===")
     print(f"corpusforge: {docs} HTML → format {len(cf_result['format']['kept'])} → clean {len(cf_result['clean']['kept'])}"

@@ -25,9 +25,7 @@ def union_find_labels(edges):
     return {x: find(x) for x in parent}
 
 
-def test_connected_components_match_union_find(spark, tmp_path):
-    from corpusforge.jobs.connected_components import connected_components
-
+def graph():
     rng = random.Random(4)
     ids = [f"n{i:04d}" for i in range(400)]
     shuffled = ids[:]
@@ -36,11 +34,31 @@ def test_connected_components_match_union_find(spark, tmp_path):
     edges += [(ids[200], ids[j]) for j in range(201, 260)]  # a star
     edges += [(rng.choice(ids[260:]), rng.choice(ids[260:])) for _ in range(90)]  # random, with self-loops
     edges += [(b, a) for a, b in edges[:10]]  # both directions
-    expected = union_find_labels([(a, b) for a, b in edges if a != b])
+    return edges, union_find_labels([(a, b) for a, b in edges if a != b])
 
+
+def test_connected_components_match_union_find(spark, tmp_path):
+    from corpusforge.jobs.connected_components import connected_components
+
+    edges, expected = graph()
     spark.sparkContext.setCheckpointDir(str(tmp_path / "checkpoints"))
     df = spark.createDataFrame(edges, "a string, b string")
     labels, rounds = connected_components(df, lambda d: d.checkpoint(eager=True), max_iterations=30)
     got = {r["node"]: r["component"] for r in labels.collect()}
     assert got == expected
     assert 1 <= rounds <= 12
+
+
+def test_driver_components_match_union_find_and_spark_string_order():
+    import pyarrow as pa
+
+    from corpusforge.jobs.connected_components import driver_components
+
+    edges, expected = graph()
+    edges += [("é-node", "z-node"), ("Z-node", "é-node"), ("10", "9")]  # code point order: "10" < "9", "Z" < "z" < "é"
+    expected.update({"é-node": "Z-node", "z-node": "Z-node", "Z-node": "Z-node", "10": "10", "9": "10"})
+    table = pa.table({"a": [a for a, _ in edges], "b": [b for _, b in edges]})
+    labels = driver_components(table)
+    assert dict(zip(labels.column("node").to_pylist(), labels.column("component").to_pylist())) == expected
+    empty = driver_components(pa.table({"a": pa.array([], pa.string()), "b": pa.array([], pa.string())}))
+    assert empty.num_rows == 0 and empty.schema.names == ["node", "component"]

@@ -5,12 +5,15 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 from datasketch.lsh import _optimal_param
+from hypothesis import given
+from hypothesis import strategies as st
+from support.fuzz import fuzz_settings
 
 from corpusforge.conf import load_config
 from corpusforge.udfs.lsh import candidate_probability, datasketch_optimum
 from corpusforge.udfs.minhash import EMPTY, dedup_features, estimated_jaccard, permutations, signatures
-from corpusforge.udfs.shingles import (TokenBatch, content_hash, shingle_hash32, shingle_hashes, shingle_keys, tokens,
-                           unique_per_document)
+from corpusforge.udfs.shingles import (TokenBatch, content_hash, shingle_features, shingle_hash32, shingle_hashes,
+                                       shingle_keys, tokens, unique_per_document)
 
 
 def test_tokens_fold_case_punctuation_whitespace_and_numbers():
@@ -100,3 +103,53 @@ def test_s_curve_default_has_high_recall_at_the_threshold_unlike_datasketchs_opt
     assert d.bands * d.rows <= d.num_perm
     assert candidate_probability(d.threshold, d.bands, d.rows) >= 0.98
     assert candidate_probability(0.3, d.bands, d.rows) <= 0.1
+
+
+EDGE_TEXTS = [None, "", "   ", "...!!!", "x", "a b c d", "a b c d e", "中文，去重!", "İstanbul ǅ ß ﬁ Ǆungla",
+              "2020-08-03 $1,299.99 v2.0 ١٢٣ ۴۵۶", "emoji 🙂 in 🙂 a 🙂 row of 🙂 tokens", "नमस्ते दुनिया हिन्दी पाठ यहाँ है",
+              "한국어 텍스트 ภาษาไทย ひらがなカタカナ 漢字", "zero\u200bwidth soft\u00adhyphen joiner\u200d here",
+              "\ud800 lone surrogate \udfff between words and more words",
+              "abc " * 3 + "abcdefghijklmnop abcdefghijklmnopq abcdefghijklmnopqrstuvwxyz0123456789 " * 3,
+              "é" * 7 + " " + "ñ" * 8 + " " + "ü" * 9 + " end of the line here", "\x00\x01control\x7f chars\x85 here too ok",
+              "Tab\tand\nnew\r\nlines\x0b\x0cand\u2028separators\u2029everywhere in this text"]
+
+
+def reference_features(texts, n=5, fold_digits=True):
+    toks = [tokens(t, fold_digits) for t in texts]
+    values, offsets = shingle_hashes(TokenBatch.from_token_lists(toks), n)
+    sets, set_offsets = unique_per_document(values, offsets)
+    return [len(t) for t in toks], [content_hash(t, x) for t, x in zip(toks, texts)], sets, set_offsets
+
+
+def assert_compiled_equals_reference(texts, n=5, fold_digits=True):
+    counts, hashes, sets, offsets = reference_features(texts, n, fold_digits)
+    compiled = shingle_features(texts, n, fold_digits)
+    assert compiled.token_counts.tolist() == counts
+    assert compiled.content_hashes == hashes
+    assert np.array_equal(compiled.shingle_offsets, offsets) and np.array_equal(compiled.shingle_sets, sets)
+
+
+@pytest.mark.parametrize("fold_digits", [True, False])
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_compiled_shingles_equal_the_reference_on_edge_texts(n, fold_digits):
+    assert_compiled_equals_reference(EDGE_TEXTS, n, fold_digits)
+    assert_compiled_equals_reference([t for t in EDGE_TEXTS if t][::-1], n, fold_digits)  # other neighbours
+
+
+def test_compiled_shingles_equal_the_reference_on_real_pages():
+    from support.paths import WARCS
+    from support.warcs import real_pages
+
+    from corpusforge.udfs.html_decoding import decode_html
+    texts = [decode_html(body, None)[0] for name in ("CC-MAIN-2020-34-sample.warc.gz", "clueweb09-ja-quirks.warc.gz",
+                                                     "sample-0000.warc.gz") for _, body in real_pages(name, 30)]
+    assert len(texts) > 30 and (WARCS / "CC-MAIN-2020-34-sample.warc.gz").exists()
+    assert_compiled_equals_reference(texts)
+
+
+@fuzz_settings(150)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=300),
+                          st.text(alphabet=st.sampled_from("ab 1.中文ひカ한ไ\u0301\u200d-,İß🙂\ud800"), max_size=200)),
+                max_size=12))
+def test_compiled_shingles_equal_the_reference_on_any_text(texts):
+    assert_compiled_equals_reference(texts)

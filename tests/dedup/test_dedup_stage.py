@@ -110,15 +110,18 @@ def test_known_structure_ties_short_documents_and_partitioning(spark, cfg_factor
     assert jaccard(*d_rows) >= 0.7, "the fixture must plant d1/d2 as near-duplicates"
 
     results = []
-    for partitions in (1, 8):
+    for partitions, components_on_driver in ((1, True), (8, True), (8, False)):
         spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
-        source = write_input(spark, tmp_path / f"in{partitions}", rows, partitions)
-        out = str(tmp_path / f"out{partitions}")
-        stats = run_stage(spark, cfg_factory(), DedupStage(), source, out)
+        source = write_input(spark, tmp_path / f"in{partitions}{components_on_driver}", rows, partitions)
+        out = str(tmp_path / f"out{partitions}{components_on_driver}")
+        cfg = cfg_factory() if components_on_driver else cfg_factory("dedup.driver_components_max_edges=0")
+        stats = run_stage(spark, cfg, DedupStage(), source, out)
         assert stats["input_docs"] == len(rows) == stats["kept_docs"] + stats["removed_docs"]
+        assert stats["components_on"] == ("driver" if components_on_driver else "spark")
         results.append(outcome(out))
     spark.conf.set("spark.sql.shuffle.partitions", "4")
     assert results[0] == results[1], "1 and 8 partitions must give the same result"
+    assert results[1] == results[2], "components on the driver and in Spark must give the same result"
 
     kept, removed = results[1]
     assert {i: (r[0], r[1]) for i, r in removed.items()} == EXPECTED_REMOVED
@@ -135,7 +138,8 @@ def test_huge_bucket_of_near_identical_pages_is_a_star_not_all_pairs(spark, cfg_
     unique = ("".join(string.ascii_lowercase[(i // 26 ** k) % 26] for k in range(4)) for i in range(n))
     rows = [doc(f"p{i:05d}", f"{boilerplate} {u}", "CC-MAIN-2020-10") for i, u in enumerate(unique)]
     rows[123]["dump"], rows[123]["dump_order"] = "CC-MAIN-2022-05", 202205
-    stats = run_stage(spark, cfg_factory(), DedupStage(), write_input(spark, tmp_path / "in", rows), str(tmp_path / "out"))
+    in_spark = cfg_factory("dedup.driver_components_max_edges=0")  # the components of a big star, in Spark
+    stats = run_stage(spark, in_spark, DedupStage(), write_input(spark, tmp_path / "in", rows), str(tmp_path / "out"))
     assert stats["kept_docs"] == 1 and stats["removed_docs"] == n - 1
     assert stats["distinct_normalised_texts"] == n  # not exact duplicates: the fuzzy path did this
     assert stats["largest_cluster"] == n

@@ -48,3 +48,51 @@ def test_tables_follow_the_option():
     without = ExtractionOptions(favor="balanced", include_comments=False, include_tables=False, max_tree_size=None)
     assert "Cell alpha" in extract_main_text(html, None, OPTIONS)[1]
     assert "Cell alpha" not in extract_main_text(html, None, without)[1]
+
+
+def real_html_pages() -> list[tuple[str, str]]:
+    """(url, decoded HTML) of the bundled real pages (Chinese, English, Japanese, tables, forms)."""
+    from support.paths import WARCS
+    from support.warcs import real_pages
+
+    from corpusforge.udfs.html_decoding import decode_html
+
+    pages = []
+    for name in sorted(p.name for p in WARCS.glob("*.warc.gz")):
+        pages += [(url, decode_html(body, None)[0]) for url, body in real_pages(name, 40)]
+    return pages
+
+
+@pytest.mark.parametrize("favor", ["precision", "balanced"])
+def test_c_element_class_lookup_extracts_what_lxml_htmls_python_lookup_does(favor):
+    """trafilatura's parser runs with lxml's C class lookup (udfs/extraction.py); switched back to lxml.html's
+    own Python lookup, every real page must give the same title and text."""
+    from lxml.html import HtmlElementClassLookup
+    from trafilatura.utils import HTML_PARSER
+
+    from corpusforge.udfs.extraction import C_CLASS_LOOKUP
+
+    options = ExtractionOptions(favor=favor, include_comments=False, include_tables=True, max_tree_size=100_000)
+    pages = real_html_pages()
+    assert len(pages) >= 20 and any("<form" in html for _, html in pages)
+    ours = [extract_main_text(html, url, options) for url, html in pages]
+    HTML_PARSER.set_element_class_lookup(HtmlElementClassLookup())
+    try:
+        theirs = [extract_main_text(html, url, options) for url, html in pages]
+    finally:
+        HTML_PARSER.set_element_class_lookup(C_CLASS_LOOKUP)
+    assert ours == theirs
+    assert sum(bool(text) for _, text in ours) >= len(pages) // 2
+
+
+def test_tree_size_counts_what_tree_iter_walks():
+    from trafilatura.utils import load_html
+
+    from corpusforge.udfs.extraction import _COUNT_NODES
+
+    pages = [html for _, html in real_html_pages()]
+    pages.append("<html><body><!-- a comment --><?php echo 1; ?><div><p>x</p><!-- b --></div></body></html>")
+    for html in pages:
+        tree = load_html(html)
+        if tree is not None:
+            assert int(_COUNT_NODES(tree)) == sum(1 for _ in tree.iter())

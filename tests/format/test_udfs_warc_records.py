@@ -7,6 +7,7 @@ from support.paths import WARCS
 from support.warcs import html_responses, write_arc
 from warcio.archiveiterator import ArchiveIterator
 
+from corpusforge.udfs import warc_records
 from corpusforge.udfs.warc_records import CorruptArchive, archive_format, block_kind, iter_records
 
 SAMPLE = WARCS / "ccbot-2019-12-single.warc.gz"
@@ -114,3 +115,50 @@ def test_garbage_between_members_is_reported():
 ])
 def test_block_kind(warc_type, content_type, window, kind, repairs):
     assert block_kind(warc_type, content_type, window) == (kind, repairs)
+
+
+def per_record_members() -> list[bytes]:
+    return [gzip.compress(block) for block in split_warc_records(gzip.decompress(WHOLE_FILE_GZIP.read_bytes()))]
+
+
+def test_a_per_record_gzip_warc_is_inflated_once_but_its_last_member(monkeypatch):
+    """The framing check inflates from the last record's member on, not every member a second time."""
+    checked = []
+    inspect = warc_records.GzipFramingCheck._inspect
+    monkeypatch.setattr(warc_records.GzipFramingCheck, "_inspect",
+                        lambda self, data: (checked.append(len(data)), inspect(self, data))[1])
+    members = per_record_members()
+    assert len(records(b"".join(members))) == 14
+    assert sum(checked) == len(members[-1])
+    checked.clear()  # a whole-file gzip has no member per record: checked whole, as before
+    assert len(records(WHOLE_FILE_GZIP.read_bytes())) == 14
+    assert sum(checked) == WHOLE_FILE_GZIP.stat().st_size
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+@pytest.mark.parametrize("damage", ["flip_data", "flip_crc", "garbage_after", "cut"])
+def test_a_damaged_member_anywhere_is_reported(where, damage):
+    """Corrupt or truncated members raise CorruptArchive wherever they are, as the whole-file check did."""
+    members = per_record_members()
+    index = {"first": 0, "middle": 6, "last": len(members) - 1}[where]
+    member = bytearray(members[index])
+    if damage == "flip_data":
+        member[len(member) // 2] ^= 0x55
+    elif damage == "flip_crc":
+        member[-6] ^= 0x01
+    elif damage == "garbage_after":
+        member += b"this is not gzip"
+    else:
+        member = member[:len(member) - 5]  # inside the trailer: the record itself is whole
+    data = b"".join(members[:index]) + bytes(member) + b"".join(members[index + 1:])
+    with pytest.raises(CorruptArchive):
+        records(data)
+
+
+def test_a_cut_whole_file_gzip_is_reported():
+    whole = WHOLE_FILE_GZIP.read_bytes()
+    for cut in range(100, len(whole) - 1, 997):
+        with pytest.raises(CorruptArchive):
+            records(whole[:cut])
+    with pytest.raises(CorruptArchive, match="truncated"):
+        records(whole[:-3])
