@@ -111,7 +111,8 @@ def training_options(cfg: Config, name: str, outputs: tuple[str, ...], direction
         hidden=tuple(t.hidden_units), epochs=t.epochs, learning_rate=t.learning_rate,
         weight_decay=t.weight_decay, batch_size=t.batch_size, patience=t.patience,
         fine_tune_epochs=t.fine_tune_epochs, fine_tune_learning_rate=t.fine_tune_learning_rate,
-        embedding_cache_dir=t.embedding_cache_dir, direction=direction)
+        embedding_cache_dir=t.embedding_cache_dir, direction=direction, text_prefix=t.text_prefix,
+        encoder_cache_dir=cfg.inference.encoder_cache_dir)
 
 
 def check_splits(cfg: Config) -> None:

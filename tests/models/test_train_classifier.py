@@ -82,7 +82,8 @@ def test_the_split_is_stable_and_by_text():
 
 
 def test_real_toxicity_sample_with_the_default_encoder(tmp_path):
-    """English toxicity from the real Surge + ToxiGen data, 200 rows each, frozen all-MiniLM-L6-v2."""
+    """English toxicity from the real Surge + ToxiGen data, 200 rows each, the default frozen encoder (e5,
+    converted into its cache on first use)."""
     data = shared_data() / "labeled"
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(f"""
