@@ -35,11 +35,13 @@ class Examples:
     language: list[str]
     source: list[str]
     role: list[str] = field(default_factory=list)  # "train" (split by hash) or "test" (held out whole)
+    group: list[str] = field(default_factory=list)  # a reporting group ("" for none), e.g. held-out works
 
     def subset(self, index: np.ndarray) -> "Examples":
         pick = index.tolist()
         return Examples([self.texts[i] for i in pick], self.labels[index], [self.language[i] for i in pick],
-                        [self.source[i] for i in pick], [self.role[i] for i in pick])
+                        [self.source[i] for i in pick], [self.role[i] for i in pick],
+                        [self.group[i] for i in pick] if self.group else [])
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -231,7 +233,7 @@ def fine_tune(train: Examples, validation: Examples, options: TrainingOptions, o
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            total += float(loss) * len(chosen)
+            total += float(loss.detach()) * len(chosen)
         history.append(round(total / max(1, len(windows)), 5))
     model.eval()
     target = out_dir / "encoder"
@@ -276,7 +278,8 @@ def binary_metrics(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
 
 
 def report(part: Examples, scores: np.ndarray, threshold: float) -> dict:
-    """Metrics of the first output, overall and per language and per source."""
+    """Metrics of the first output, overall, per language, per source, and per reporting group and
+    language (held-out works, web-like text …) when the recipe names groups."""
     y = part.labels[:, 0]
     out = {"all": binary_metrics(y, scores, threshold), "by_language": {}, "by_source": {}}
     for key, values in (("by_language", part.language), ("by_source", part.source)):
@@ -284,6 +287,13 @@ def report(part: Examples, scores: np.ndarray, threshold: float) -> dict:
         for value in sorted(set(values.tolist())):
             rows = values == value
             out[key][value] = binary_metrics(y[rows], scores[rows], threshold)
+    groups, languages = np.asarray(part.group or [""] * len(part)), np.asarray(part.language)
+    for group in sorted(set(groups.tolist()) - {""}):
+        rows = groups == group
+        out.setdefault("by_group", {})[group] = {
+            "all": binary_metrics(y[rows], scores[rows], threshold),
+            "by_language": {lang: binary_metrics(y[rows & (languages == lang)], scores[rows & (languages == lang)],
+                                                 threshold) for lang in sorted(set(languages[rows].tolist()))}}
     return out
 
 
