@@ -20,6 +20,7 @@ setup(
         "pandas>=2.0,<3",  # pyspark 4 does not support pandas 3 yet
         "numpy>=1.26",
         "fastwarc>=2.0,<3",
+        "brotli>=1.2",  # Content-Encoding: br bodies, decoded with an output bound (udfs/http_body.py)
         "resiliparse>=2.0,<3",
         "warcio>=1.7,<2",
         "trafilatura>=2.0,<3",

@@ -109,6 +109,9 @@ def _apply_override(data: dict, item: str) -> None:
         if prefix == "spark.extra":  # Spark keys contain dots themselves
             node[".".join(parts[depth + 1:])] = value
             return
+        if prefix in OVERRIDE_TABLES and ".".join(parts[depth + 1:]) in node:  # a whole entry (a pattern with dots)
+            node[".".join(parts[depth + 1:])] = value
+            return
         if prefix in OVERRIDE_TABLES and len(parts) > depth + 2:  # entry → threshold; site patterns hold dots
             entry = node.setdefault(".".join(parts[depth + 1:-1]), {})
             entry[parts[-1]] = value

@@ -53,6 +53,15 @@ class TrafilaturaSettings(Section):
     max_tree_size: int | None = Field(gt=0)
 
 
+class HttpReadingSettings(Section):
+    implied_status: int | None = Field(ge=100, le=599)
+    max_head_bytes: int = Field(ge=1024, le=16 * 1024 * 1024)
+    replay_archives: list[Literal["wayback", "archive.today", "arquivo.pt", "ukwa", "ukgwa", "loc", "archive-it",
+                                  "vefsafn.is", "pywb", "memento"]]
+    sample_bytes: int = Field(ge=0, le=1024)
+    samples_per_reason: int = Field(ge=0, le=100)
+
+
 class FormatSettings(Section):
     paths_prefix: str | None
     files_per_task: int = Field(gt=0)
@@ -64,6 +73,7 @@ class FormatSettings(Section):
     html_content_types: list[str]
     max_binary_ratio: float = Field(ge=0, le=1)
     batch_rows: int = Field(gt=0)
+    http: HttpReadingSettings
     trafilatura: TrafilaturaSettings
 
 
@@ -325,6 +335,30 @@ class TrainingSettings(Section):
     embedding_cache_dir: str | None
 
 
+class CalibrationSettings(Section):
+    """`corpusforge calibrate`: the caps and group sizes of the threshold search (udfs/calibration.py)."""
+    max_false_removal_per_rule: Share
+    max_false_removal: Share
+    cap_floor_pages: float = Field(ge=0)
+    min_group_pages: int = Field(gt=0)
+    min_site_pages: int = Field(gt=0)
+    site_dominance: Share
+    max_pages_per_site: int = Field(gt=0)
+    min_catches: int = Field(gt=0)
+    min_catch_hosts: int = Field(gt=0)
+    min_catches_per_false_removal: float = Field(ge=0)
+    split_seed: str
+    fixed_rules: list[str]
+
+    @field_validator("fixed_rules")
+    @classmethod
+    def _known_rules(cls, rules: list[str]) -> list[str]:
+        unknown = sorted(set(rules) - set(CleanThresholds.model_fields))
+        if unknown:
+            raise ValueError(f"unknown rules {unknown}; the rule names are the keys of clean.thresholds.default")
+        return rules
+
+
 class Config(Section):
     spark: SparkSettings
     io: IOSettings
@@ -336,6 +370,7 @@ class Config(Section):
     quality: QualitySettings
     inference: InferenceSettings
     training: TrainingSettings
+    calibration: CalibrationSettings
 
     def fingerprint(self, *sections: str) -> str:
         """Hash of the named sections (all when none): what a stage's _SUCCESS records to detect changes."""

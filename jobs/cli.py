@@ -223,6 +223,57 @@ def explain_command(
     typer.echo(explain(cleaned, language, host))
 
 
+@app.command("calibrate")
+def calibrate_command(
+    labels: Annotated[str, typer.Option("--labels", help="JSONL of judged pages: warc_file, warc_record_id, label keep|remove, reason.")],
+    input_dir: Annotated[str, typer.Option("--input", help="Format output holding the labelled pages.")],
+    output: Annotated[str, typer.Option("--output", help="Conf overlay (YAML) to write: the proposed thresholds.")],
+    report_file: Annotated[Optional[str], typer.Option("--report", help="Also write every figure as JSON here.")] = None,
+    conf: ConfOption = None,
+    sets: SetOption = None,
+):
+    """Calibrate Clean's thresholds per language and site on labelled pages; write them as a conf overlay."""
+    from corpusforge.jobs import calibrate
+
+    cfg = load(conf, sets)
+    with refused(InputError, ConfigError):
+        out = calibrate.run(cfg, labels, input_dir, output, report_file)
+    typer.echo(calibrate.summary(out))
+
+
+@app.command("inspect")
+def inspect_command(
+    files: Annotated[list[str], typer.Argument(help="WARC/ARC files, directories, globs or paths files.")],
+    extract: Annotated[bool, typer.Option(
+        "--extract", help="Also run the extraction, so removed pages show Format's removal reasons (slower).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file, then the total.")] = False,
+    conf: ConfOption = None,
+    sets: SetOption = None,
+):
+    """Inspect archives without Spark: record types, HTTP statuses, content types, and what Format does
+    with each record (read as is, repaired by kind, removed or skipped by reason, first bytes of the
+    unreadable ones) — per file and in total."""
+    from corpusforge.jobs.format import format_options
+    from corpusforge.jobs.inputs import resolve_warc_inputs
+    from corpusforge.jobs.storage import Storage
+    from corpusforge.udfs.inspection import Inspection, inspect_archive, render, unreadable
+
+    cfg = load(conf, sets)
+    with refused(InputError):
+        paths = resolve_warc_inputs(files, cfg.io.storage_options, cfg.format.paths_prefix)
+    options, storage, total = format_options(cfg), Storage.of(cfg), Inspection(file="total", files=0)
+    for path in paths:
+        try:
+            with storage.open_binary(path) as stream:
+                found = inspect_archive(stream, path, options, extract)
+        except OSError as err:
+            found = unreadable(path, err)
+        total.add(found)
+        typer.echo(json.dumps(found.to_dict(), ensure_ascii=False) if as_json else render(found, extract))
+    if len(paths) > 1 or as_json:
+        typer.echo(json.dumps(total.to_dict(), ensure_ascii=False) if as_json else render(total, extract))
+
+
 @app.command("train-classifier")
 def train_classifier_command(
     output: OutputOption,

@@ -27,6 +27,7 @@ from corpusforge.jobs.stage import VERDICT_FIELDS, Stage, StageOutput, arrow_sch
 from corpusforge.jobs.storage import Storage
 from corpusforge.udfs.documents import ArchiveToDocuments, FormatOptions, unreadable_file_row
 from corpusforge.udfs.extraction import ExtractionOptions
+from corpusforge.udfs.warc_records import HttpReading
 
 ROW_SCHEMA = row_schema(*VERDICT_FIELDS, T.StructField("file_summary", T.StringType()))
 
@@ -39,6 +40,9 @@ def format_options(cfg: Config) -> FormatOptions:
         accept_status=tuple(fmt.accept_status), html_content_types=tuple(fmt.html_content_types),
         max_binary_ratio=fmt.max_binary_ratio,
         extraction=ExtractionOptions(**fmt.trafilatura.model_dump()),
+        reading=HttpReading(max_head_bytes=fmt.http.max_head_bytes, implied_status=fmt.http.implied_status,
+                            replay_archives=tuple(fmt.http.replay_archives)),
+        sample_bytes=fmt.http.sample_bytes, samples_per_reason=fmt.http.samples_per_reason,
     )
 
 
@@ -102,21 +106,31 @@ class FormatStage(Stage):
                          rows.where(F.col("file_summary").isNotNull()).select("file_summary").collect()]
             docs = rows.where(F.col("file_summary").isNull())
             yield StageOutput.by_reason(docs, self.name, sum(s["html_records"] for s in summaries),
-                                        archive_stats(summaries))
+                                        archive_stats(summaries, cfg.format.http.samples_per_reason))
         finally:
             rows.unpersist()
 
 
-def archive_stats(summaries: list[dict]) -> dict:
-    """The Format stage's own counts: every record of every file, by what became of it."""
-    skipped = Counter()
+def archive_stats(summaries: list[dict], samples_per_reason: int = 3) -> dict:
+    """The Format stage's own counts: every record of every file, by what became of it, and what the
+    reader repaired (records per repair kind) with a few samples of the records it could not read."""
+    skipped, repaired, decoded, samples = Counter(), Counter(), Counter(), {}
     for s in summaries:
         skipped.update(s["skipped_by_reason"])
+        repaired.update(s.get("repaired_by_kind", {}))
+        decoded.update(s.get("decoded_by_kind", {}))
+        for reason, found in s.get("skip_samples", {}).items():
+            kept = samples.setdefault(reason, [])
+            kept.extend({"warc_file": s["warc_file"], **x} for x in found[:samples_per_reason - len(kept)])
     return {
         "warc_files": len(summaries),
         "warc_records": sum(s["records"] for s in summaries),
         "html_records": sum(s["html_records"] for s in summaries),
         "skipped_by_reason": dict(skipped.most_common()),
+        "repaired_records": sum(s.get("repaired_records", 0) for s in summaries),
+        "repaired_by_kind": dict(repaired.most_common()),
+        "decoded_by_kind": dict(decoded.most_common()),
+        "skip_samples": samples,
         "failed_files": {s["warc_file"]: s["error"] for s in summaries if s["error"]},
         "files": {s["warc_file"]: {k: v for k, v in s.items() if k != "warc_file"} for s in summaries},
     }

@@ -24,6 +24,7 @@ HISTOGRAM_BINS = 30
 TOP_DOMAINS = 15
 SAMPLES_PER_REASON = 3
 SAMPLE_CHARS = 600
+TOP_REASONS = 3
 
 
 def stage_dirs(cfg: Config, run_dir: str, stages: tuple[str, ...]) -> dict[str, str]:
@@ -36,7 +37,8 @@ def gather(spark: SparkSession, cfg: Config, run_dir: str, stages: tuple[str, ..
     dirs = stage_dirs(cfg, run_dir, stages)
     stats = {s: json.loads(Storage.of(cfg).read_text(join(d, "_stats.json")) or "{}") for s, d in dirs.items()}
     data: dict[str, Any] = {"stages": list(dirs), "funnel": [], "removed_by_reason": {}, "timings": {},
-                            "languages": {}, "domains": {}, "histograms": {}, "samples": {}, "clusters": None}
+                            "languages": {}, "keep_by_language": {}, "domains": {}, "histograms": {},
+                            "samples": {}, "clusters": None}
     chars_in = None
     for stage, s in stats.items():
         if not data["funnel"]:
@@ -44,6 +46,8 @@ def gather(spark: SparkSession, cfg: Config, run_dir: str, stages: tuple[str, ..
         data["funnel"].append({"state": stage, "docs": s.get("kept_docs", 0), "chars": s.get("kept_chars")})
         data["removed_by_reason"][stage] = s.get("removed_by_reason", {})
         data["timings"][stage] = s.get("seconds")
+        if "removed_by_language_reason" in s:
+            data["keep_by_language"][stage] = keep_by_language(s)
     if stats:
         first, last = next(iter(stats)), list(stats)[-1]
         data["languages"] = {"before": stats[first].get("kept_by_language", {}),
@@ -69,6 +73,21 @@ def gather(spark: SparkSession, cfg: Config, run_dir: str, stages: tuple[str, ..
             data["clusters"] = cluster_sizes(removed[stage])
     data["samples"]["kept"] = [_sample_row(r) for r in kept_final.orderBy(F.xxhash64("id")).limit(5).collect()]
     return data
+
+
+def keep_by_language(stats: dict) -> list[dict]:
+    """Per language, from a stage's _stats.json: documents in, kept, the keep rate and the top removal
+    reasons — so that a language losing more than the others shows at a glance."""
+    kept = stats.get("kept_by_language", {})
+    removed = stats.get("removed_by_language_reason", {})
+    rows = []
+    for language in set(kept) | set(removed):
+        reasons = removed.get(language, {})
+        total = kept.get(language, 0) + sum(reasons.values())
+        rows.append({"language": language, "input": total, "kept": kept.get(language, 0),
+                     "keep_rate": kept.get(language, 0) / total if total else None,
+                     "top_reasons": sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REASONS]})
+    return sorted(rows, key=lambda r: (-r["input"], r["language"]))
 
 
 def top_domains(df: DataFrame) -> list[list]:
@@ -186,6 +205,15 @@ def render(data: dict[str, Any]) -> str:
     for stage, reasons in data["removed_by_reason"].items():
         if reasons:
             parts.append(_bar(list(reasons), list(reasons.values()), f"{stage}: removed documents by reason"))
+    for stage, rows in data.get("keep_by_language", {}).items():
+        parts.append(f"<h2>{e(stage)}: keep rate by language</h2><table><tr><th>language</th><th>documents</th>"
+                     "<th>kept</th><th>keep rate</th><th>top removal reasons</th></tr>")
+        for row in rows:
+            reasons = ", ".join(f"{e(reason)} {n:,}" for reason, n in row["top_reasons"]) or "-"
+            rate = "" if row["keep_rate"] is None else f"{row['keep_rate']:.1%}"
+            parts.append(f"<tr><td>{e(row['language'])}</td><td>{row['input']:,}</td><td>{row['kept']:,}</td>"
+                         f"<td>{rate}</td><td>{reasons}</td></tr>")
+        parts.append("</table>")
     parts.append("<h2>Languages</h2><div class='grid'>")
     for when, langs in data["languages"].items():
         top = list(langs.items())[:15]

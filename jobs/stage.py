@@ -42,6 +42,7 @@ DOCUMENT_SCHEMA = T.StructType([
     T.StructField("warc_file", T.StringType()),
     T.StructField("warc_record_id", T.StringType()),
     T.StructField("warc_date", T.StringType()),
+    T.StructField("archive_url", T.StringType()),  # the web-archive replay URL a page was captured through
     T.StructField("language", T.StringType()),
     T.StructField("language_score", T.DoubleType()),
     T.StructField("title", T.StringType()),

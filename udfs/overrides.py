@@ -10,7 +10,8 @@ the long-text filters — has the same conf layout and is resolved here, the sam
       domains:   {novel: {key: value,     optional: a document category (the long-text stage's
                           languages: {zh: {…}}}}   domain of a document), with its own languages
       sites:     {"*.gov": {key: value}}  shell-style patterns, in conf order; without "/" the host
-                                          (`*.example.com`), with "/" host + path (`example.com/docs/*`)
+                                          (`*.example.com`), with "/" host + path (`example.com/docs/*`);
+                                          "a|b" lists alternatives, one kind of site (`github.com|*.github.io`)
 
 A document's values are the default, overlaid by its language's entry, then its domain's, then its
 domain's entry for its language, then every site pattern its URL matches, in conf order (later
@@ -81,8 +82,9 @@ class Overrides:
 
     def __init__(self, table: OverrideTable):
         self.table = table
-        self._host_patterns = [(p, _compile(p)) for p, _ in table.sites if "/" not in p]
-        self._path_patterns = [(p, _compile(p)) for p, _ in table.sites if "/" in p]
+        # a pattern may list alternatives, "github.com|*.github.io": one kind of site, one entry
+        self._patterns = [(p, [("/" in alt, _compile(alt)) for alt in p.split("|")]) for p, _ in table.sites]
+        self._needs_path = any(with_path for _, alternatives in self._patterns for with_path, _ in alternatives)
         self._site_values = dict(table.sites)
         self._sites: dict[tuple[str, str], tuple[str, ...]] = {}
         self._resolved: dict[tuple, Resolved] = {}
@@ -92,13 +94,13 @@ class Overrides:
         if not self.table.sites:
             return ()
         host = (host or (urlsplit(url).hostname if url else None) or "").lower().rstrip(".")
-        path = (urlsplit(url).path or "/") if (url and self._path_patterns) else "/"
+        path = (urlsplit(url).path or "/") if (url and self._needs_path) else "/"
         key = (host, path)
         found = self._sites.get(key)
         if found is None:
-            matched = {p for p, rx in self._host_patterns if rx.match(host)}
-            matched |= {p for p, rx in self._path_patterns if rx.match(f"{host}{path}")}
-            found = self._sites[key] = tuple(p for p, _ in self.table.sites if p in matched)
+            found = self._sites[key] = tuple(
+                p for p, alternatives in self._patterns
+                if any(rx.match(f"{host}{path}" if with_path else host) for with_path, rx in alternatives))
         return found
 
     def resolve(self, language: str | None, host: str | None = None, url: str | None = None,

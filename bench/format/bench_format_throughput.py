@@ -19,7 +19,14 @@ milliseconds per document (Spark: the JVM plus its Python workers, read from /pr
 shared with other work the CPU figure is the steadier comparison; wall-clock per core assumes the
 cores were free.
 
+With --against CHECKOUT (another checkout of corpusforge with its own .venv, e.g. the main branch) it
+measures instead what a change to the record logic costs: the udfs loop of this checkout and of
+CHECKOUT, each in its own process with its own code, alternated --rounds times on the same files,
+and the reader alone (every record read, every HTML body read as the stage reads it, no extraction).
+CPU seconds of the loop only (imports excluded), best and median of the rounds, and the ratio.
+
 Usage: .venv/bin/python bench/format/bench_format_throughput.py [--repeat 2] [--cores 2]
+       .venv/bin/python bench/format/bench_format_throughput.py --against ../main [--rounds 3]
 """
 from __future__ import annotations
 
@@ -121,12 +128,87 @@ def spark_runs(paths: list[str], cfg, work: Path) -> dict:
     return result
 
 
+# Run by each checkout's own Python (its own corpusforge): the udfs loop, or the reader alone, over the
+# files named in argv; prints {"docs", "records", "cpu"} (CPU seconds of the loop, imports excluded).
+CHILD = """
+import json, sys, time
+from corpusforge.conf import load_config
+from corpusforge.jobs.format import format_options
+from corpusforge.udfs.documents import ArchiveToDocuments
+from corpusforge.udfs.warc_records import iter_records
+mode, paths = sys.argv[1], sys.argv[2:]
+options = format_options(load_config(None, []))
+converter = ArchiveToDocuments(options)
+docs = records = 0
+cpu = time.process_time()
+for path in paths:
+    with open(path, "rb") as stream:
+        if mode == "udfs":
+            docs += sum(1 for row in converter.rows(stream, path) if row["file_summary"] is None)
+            continue
+        for record in iter_records(stream, path, quirks_mode=True):
+            records += 1
+            if converter.skip_reason(record) is None:
+                docs += 1
+                if hasattr(record, "read_body"):
+                    record.read_body()
+                else:
+                    from corpusforge.udfs.content_encoding import decode_content, is_encoded
+                    payload = record.read_payload(options.max_html_bytes + 1)
+                    if is_encoded(payload, record.content_encoding):
+                        decode_content(payload, record.content_encoding, options.max_html_bytes)
+print(json.dumps({"docs": docs, "records": records, "cpu": time.process_time() - cpu}))
+"""
+
+
+def checkout_run(checkout: Path, mode: str, paths: list[str]) -> dict:
+    import json
+    import subprocess
+    python = checkout / ".venv" / "bin" / "python"
+    done = subprocess.run([str(python), "-c", CHILD, mode, *paths], cwd=checkout, capture_output=True, text=True,
+                          check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare_checkouts(against: Path, paths: list[str], rounds: int) -> None:
+    """The udfs loop and the reader alone of this checkout vs `against`, alternated, CPU seconds."""
+    import statistics
+    here = Path(__file__).resolve().parents[2]
+    for mode in ("reader", "udfs"):
+        times: dict[str, list[float]] = {"baseline": [], "this": []}
+        counts = {}
+        for n in range(rounds):
+            order = [("baseline", against), ("this", here)] if n % 2 == 0 else [("this", here), ("baseline", against)]
+            for label, checkout in order:
+                result = checkout_run(checkout, mode, paths)
+                times[label].append(result["cpu"])
+                counts[label] = (result["docs"], result["records"])
+                print(f"  {mode} round {n + 1} {label:8} {result['cpu']:7.2f} s CPU ({result['docs']} HTML records)"
+                      f"  load {os.getloadavg()[0]:.1f}", flush=True)
+        best = {k: min(v) for k, v in times.items()}
+        median = {k: statistics.median(v) for k, v in times.items()}
+        print(f"{mode:6} baseline {against}: best {best['baseline']:.2f} s, median {median['baseline']:.2f} s; "
+              f"this checkout: best {best['this']:.2f} s, median {median['this']:.2f} s; "
+              f"ratio this/baseline: best {best['this'] / best['baseline']:.3f}, "
+              f"median {median['this'] / median['baseline']:.3f}; HTML records {counts['baseline'][0]} vs "
+              f"{counts['this'][0]}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(SHARED / "warc"))
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--against", type=Path, help="another checkout (with .venv) to compare the record logic with")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.against is not None:
+        files = [str(p) for p in warc_files(Path(args.data))]
+        print(f"input: {len(files)} WARC files under {args.data}; {os.cpu_count()} CPUs, "
+              f"load average {os.getloadavg()[0]:.1f} at start", flush=True)
+        compare_checkouts(args.against.resolve(), files, args.rounds)
+        print(f"load average {os.getloadavg()[0]:.1f} at end")
+        return
     from corpusforge.conf import load_config
 
     cfg = load_config(None, [f"spark.master=local[{args.cores}]"])  # read once: the run outlives edits to conf/

@@ -123,14 +123,15 @@ def test_a_right_value_for_every_key_is_accepted():
 def test_overriding_one_yaml_alias_leaves_its_twin_alone(tmp_path):
     """default.yaml writes `zh-Hant: *chinese`; YAML loads both keys as ONE dict, so an override of
     zh-Hant used to change zh as well (found by the property above, fixed in jobs/config.py)."""
-    cfg = load_config(None, ["clean.thresholds.languages.zh-Hant.gopher_min_words=7"])
-    assert cfg.clean.thresholds.languages["zh-Hant"]["gopher_min_words"] == 7
-    assert "gopher_min_words" not in cfg.clean.thresholds.languages["zh"]
+    cfg = load_config(None, ["clean.thresholds.languages.zh-Hant.gopher_max_hash_word_ratio=0.7"])
+    assert cfg.clean.thresholds.languages["zh-Hant"]["gopher_max_hash_word_ratio"] == 0.7
+    assert "gopher_max_hash_word_ratio" not in cfg.clean.thresholds.languages["zh"]
     conf = tmp_path / "mine.yaml"
-    conf.write_text("clean:\n  thresholds:\n    languages:\n      zh:\n        gopher_min_words: 9\n", encoding="utf-8")
+    conf.write_text("clean:\n  thresholds:\n    languages:\n      zh:\n        gopher_max_hash_word_ratio: 0.9\n",
+                    encoding="utf-8")
     cfg = load_config(conf)
-    assert cfg.clean.thresholds.languages["zh"]["gopher_min_words"] == 9
-    assert "gopher_min_words" not in cfg.clean.thresholds.languages["zh-Hant"]
+    assert cfg.clean.thresholds.languages["zh"]["gopher_max_hash_word_ratio"] == 0.9
+    assert "gopher_max_hash_word_ratio" not in cfg.clean.thresholds.languages["zh-Hant"]
 
 
 # --- the command line stops at start-up --------------------------------------------------------------

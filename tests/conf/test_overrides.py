@@ -77,3 +77,23 @@ def test_domains_sit_between_languages_and_sites_with_their_own_languages():
     assert overrides.resolve("en", "w.example.org", None, "code").values == {"a": 1, "b": 3, "c": 6}
     assert overrides.resolve("en", None, None, "paper").rule == "default"  # a domain without entry: nothing
     assert table.keys() == {"a", "b", "c"}
+
+
+def test_a_pattern_may_list_alternatives_for_one_kind_of_site():
+    table = OverrideTable(default={"x": 1}, sites=(("github.com|*.github.io|*/forum/*", {"x": 2}),))
+    overrides = Overrides(table)
+    assert overrides.resolve(None, "github.com").values == {"x": 2}
+    assert overrides.resolve(None, "pages.github.io").values == {"x": 2}
+    assert overrides.resolve(None, None, "https://example.org/forum/topic/1").values == {"x": 2}
+    assert overrides.resolve(None, None, "https://example.org/forums").values == {"x": 1}
+    assert overrides.resolve(None, "github.community").rule == "default"
+
+
+def test_set_reaches_a_whole_site_entry_whose_pattern_holds_dots():
+    from corpusforge.conf import load_config
+
+    pattern = next(p for p in load_config(None, []).clean.thresholds.sites if p.startswith("*.wikipedia.org|"))
+    cfg = load_config(None, [f"clean.thresholds.sites.{pattern}={{c4_min_sentences: 1}}",
+                             "clean.thresholds.sites.*.example.com.c4_min_sentences=2"])
+    assert cfg.clean.thresholds.sites[pattern] == {"c4_min_sentences": 1}
+    assert cfg.clean.thresholds.sites["*.example.com"] == {"c4_min_sentences": 2}

@@ -38,3 +38,47 @@ def test_the_console_script_reports_a_missing_input_without_starting_a_jvm(tmp_p
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"corpusforge: input {tmp_path}/missing.warc.gz does not exist. "
                                           f"Fix: pass an existing WARC file, directory, glob or paths file."]
+
+
+def test_inspect_tells_per_file_and_in_total_what_format_does_without_spark(no_spark):
+    import io
+    import json
+
+    from support.defects import BUNDLED
+    from support.fuzz import format_options
+
+    from corpusforge.udfs.documents import ArchiveToDocuments
+
+    result = CliRunner().invoke(app, ["inspect", str(BUNDLED), f"{SAMPLE}/*.warc.gz", "--json"])
+    assert result.exit_code == 0, result.output
+    *files, total = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [f["file"] for f in files] == [str(BUNDLED), *sorted(str(p) for p in Path(SAMPLE).glob("*.warc.gz"))]
+    assert total["files"] == 5 and total["records"] == sum(f["records"] for f in files)
+    crafted = files[0]
+    rows = list(ArchiveToDocuments(format_options()).rows(io.BytesIO(BUNDLED.read_bytes()), str(BUNDLED)))
+    summary = json.loads(rows[-1]["file_summary"])
+    assert crafted["records"] == summary["records"] == 71 == sum(crafted["record_types"].values())
+    assert crafted["repaired_by_kind"] == summary["repaired_by_kind"]
+    assert {k[len("skipped:"):]: n for k, n in crafted["outcomes"].items() if k.startswith("skipped:")} \
+        == summary["skipped_by_reason"]
+    pages = crafted["outcomes"]["page_as_is"] + crafted["outcomes"]["page_repaired"]
+    removed = sum(n for k, n in crafted["outcomes"].items() if k.startswith("removed:"))
+    assert pages + removed == summary["html_records"]  # not extracted: no extraction_empty among them
+    assert crafted["http_statuses"]["404"] == 1 and crafted["http_statuses"]["(unreadable)"] == 3
+    assert crafted["skip_samples"]["status_line_ambiguous"][0]["first_bytes"].startswith(
+        "HTTP/1.1 200 HTTP/1.1 404 Not Found\\r\\n")
+    text = CliRunner().invoke(app, ["inspect", str(BUNDLED)])
+    assert text.exit_code == 0 and "status_line_doubled_protocol 3" in text.stdout
+    assert "status_line_ambiguous at offset" in text.stdout
+
+
+def test_inspect_with_extraction_shows_removal_reasons(no_spark):
+    import json
+    result = CliRunner().invoke(app, ["inspect", str(Path(SAMPLE) / "sample-0000.warc.gz"), "--json", "--extract"])
+    found = json.loads(result.stdout.splitlines()[0])
+    assert result.exit_code == 0 and found["outcomes"]["page_as_is"] > 0
+
+
+def test_inspect_refuses_a_missing_input(no_spark, tmp_path):
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path / "missing.warc.gz")])
+    assert result.exit_code == 2 and "does not exist" in result.stderr

@@ -1,11 +1,11 @@
-"""Host normalisation and registered domains, offline."""
+"""Host normalisation and registered domains, offline; WARC-Target-URI made a usable URL."""
 import importlib
 import socket
 
 import pytest
 
 from corpusforge.udfs import urls
-from corpusforge.udfs.urls import host_of, normalise_host, registered_domain
+from corpusforge.udfs.urls import clean_target_uri, host_of, normalise_host, registered_domain, url_from_page
 
 
 @pytest.mark.parametrize("raw, host", [
@@ -60,3 +60,27 @@ def test_public_suffix_list_is_the_bundled_snapshot(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(urls)
+
+
+@pytest.mark.parametrize("uri, url, repairs", [
+    ("<http://example.com/>", "http://example.com/", ()),  # WARC/1.0's grammar: no repair
+    ("  http://example.com/a  ", "http://example.com/a", ()),
+    ("http://example.com/a b?q=c d", "http://example.com/a%20b?q=c%20d", ("target_uri_spaces_escaped",)),
+    ("http://例子.中国/文章?q=中文", "http://xn--fsqu00a.xn--fiqs8s/%E6%96%87%E7%AB%A0?q=%E4%B8%AD%E6%96%87",
+     ("target_uri_non_ascii_escaped",)),
+    ("http://user@bücher.de:8080/ä", "http://user@xn--bcher-kva.de:8080/%C3%A4", ("target_uri_non_ascii_escaped",)),
+    ("<>", None, ()),
+    (None, None, ()),
+])
+def test_clean_target_uri(uri, url, repairs):
+    assert clean_target_uri(uri) == (url, repairs)
+
+
+def test_url_from_page():
+    page = b'<html><head><link rel="canonical" href="https://kyleclo.github.io/"></head>'
+    assert url_from_page(None, page) == ("https://kyleclo.github.io/", "target_uri_from_canonical")
+    og = b'<meta property="og:url" content="https://example.org/a">'
+    assert url_from_page(None, og) == ("https://example.org/a", "target_uri_from_canonical")
+    assert url_from_page(None, b'<meta property="og:url" content="/company/">') == (None, None)  # relative
+    assert url_from_page("https://example.net/x", b"<html>") == ("https://example.net/x", "target_uri_from_content_location")
+    assert url_from_page("/x", b"<html>") == (None, None)

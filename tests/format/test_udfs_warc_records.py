@@ -1,4 +1,4 @@
-"""Reading archive files: every compression, ARC, and files cut short."""
+"""Reading archive files: every compression, ARC, files cut short, and what kind of block a record holds."""
 import gzip
 import io
 
@@ -7,7 +7,7 @@ from support.paths import WARCS
 from support.warcs import html_responses, write_arc
 from warcio.archiveiterator import ArchiveIterator
 
-from corpusforge.udfs.warc_records import CorruptArchive, archive_format, iter_records
+from corpusforge.udfs.warc_records import CorruptArchive, archive_format, block_kind, iter_records
 
 SAMPLE = WARCS / "ccbot-2019-12-single.warc.gz"
 WHOLE_FILE_GZIP = WARCS / "edge" / "CC-MAIN-2015-11-whole-file-gzip.warc.gz"
@@ -96,3 +96,21 @@ def test_garbage_between_members_is_reported():
     with pytest.raises(CorruptArchive):
         records(b"".join(per_record[:3]) + b"this is not gzip" * 10 + b"".join(per_record[3:]))
 
+
+
+@pytest.mark.parametrize("warc_type, content_type, window, kind, repairs", [
+    ("response", "application/http; msgtype=response", b"HTTP/1.1 200 OK\r\n", "http", ()),
+    ("response", "application/http", b"HTTP/1.1 200 OK\r\n", "http", ("warc_content_type_no_msgtype",)),
+    ("response", None, b"HTTP/1.1 200 OK\r\n", "http", ("warc_content_type_missing",)),
+    ("response", "text/html", b"HTTP/1.1 200 OK\r\n", "http", ("warc_content_type_mislabelled",)),
+    ("response", "text/html", b"<!doctype html><p>the page itself</p>", "http", ("warc_content_type_mislabelled",)),
+    ("response", "text/dns", b"20240520100000\nexample.com. 300 IN A 1.2.3.4", "other", ()),
+    ("resource", "text/html; charset=utf-8", b"<html>", "document", ("resource_record_as_document",)),
+    ("resource", "text/plain", b"wget log: fetching http://example.com/", "other", ()),
+    ("resource", "image/png", b"\x89PNG", "other", ()),
+    ("resource", None, b"<!doctype html><html>", "document", ("warc_content_type_missing", "resource_record_as_document")),
+    ("resource", "application/http; msgtype=request", b"GET / HTTP/1.1", "other", ()),
+    ("revisit", "application/http; msgtype=response", b"HTTP/1.1 200 OK\r\n\r\n", "http", ()),
+])
+def test_block_kind(warc_type, content_type, window, kind, repairs):
+    assert block_kind(warc_type, content_type, window) == (kind, repairs)

@@ -27,9 +27,18 @@ def test_run_writes_stages_final_report_and_stats(first_run):
         assert stats["input_docs"] == stats["kept_docs"] + stats["removed_docs"]
     docs = final_documents(out)
     assert len(docs) == summary["final"]["rows"] == summary["stages"]["clean"]["kept_docs"] > 0
-    assert set(docs[0]) >= {"id", "url", "domain", "dump_order", "language", "text", "scores"}
+    assert set(docs[0]) >= {"id", "url", "domain", "dump_order", "archive_url", "language", "text", "scores"}
     assert "<h2>Funnel</h2>" in (out / "report.html").read_text()
-    assert json.loads((out / "stats.json").read_text())["report"]["funnel"][0]["state"] == "input"
+    report = json.loads((out / "stats.json").read_text())["report"]
+    assert report["funnel"][0]["state"] == "input"
+    # Clean's keep rate and top removal reasons per language, as counted by the stage
+    clean = json.loads((out / "clean" / "_stats.json").read_text())
+    rows = {r["language"]: r for r in report["keep_by_language"]["clean"]}
+    assert sum(r["input"] for r in rows.values()) == clean["input_docs"]
+    assert sum(r["kept"] for r in rows.values()) == clean["kept_docs"]
+    for language, reasons in clean["removed_by_language_reason"].items():
+        assert rows[language]["top_reasons"][0][1] == max(reasons.values())
+    assert "clean: keep rate by language" in (out / "report.html").read_text()
 
 
 def test_rerun_skips_finished_stages(spark, cfg_factory, sample_warcs, first_run, capsys):

@@ -1,6 +1,7 @@
 """The tests' one source of archives: small WARC files written with warcio's writer (and ARC files by
-the format's definition), the records and pages of the bundled real WARCs, and counts of their HTML
-responses made independently of udfs/documents.py."""
+the format's definition), malformed records written byte by byte (support/defects.py uses them), the
+records and pages of the bundled real WARCs, and counts of their HTML responses made independently of
+udfs/documents.py."""
 from __future__ import annotations
 
 import gzip
@@ -183,3 +184,62 @@ def real_pages(name: str, count: int) -> list[tuple[str, bytes]]:
                 if len(pages) == count:
                     break
     return pages
+
+
+# ------------------------------------------------------------------- records written byte by byte
+# warcio's writer cannot write a malformed record (it parses and re-serialises the HTTP head), so the
+# crafted defect records (support/defects.py) are written here from their exact bytes.
+
+def http_block(status_line: str | bytes, headers: list[tuple[str, str | bytes]], body: bytes, *,
+               eol: bytes = b"\r\n", status_eol: bytes | None = None, blank: bytes | None = None,
+               prefix: bytes = b"") -> bytes:
+    """An HTTP response block: `eol` ends header lines, `status_eol` the status line (default eol),
+    `blank` is the empty line after the head (default eol, b"" for none), `prefix` goes before the
+    status line. A header with an empty name is written as its value alone (a line without colon)."""
+    line = status_line.encode("latin-1") if isinstance(status_line, str) else status_line
+    out = prefix + line + (status_eol if status_eol is not None else eol)
+    for name, value in headers:
+        value = value.encode("utf-8") if isinstance(value, str) else value
+        out += (name.encode("latin-1") + b": " + value if name else value) + eol
+    return out + (blank if blank is not None else eol) + body
+
+
+def raw_record(block: bytes, *, record_id: str, uri: str | None, warc_type: str = "response",
+               content_type: str | None = "application/http; msgtype=response", version: str = "WARC/1.1",
+               date: str = DATE, eol: bytes = b"\r\n", extra: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """One WARC record with exactly these bytes as its block, as a gzip member (mtime 0: deterministic).
+    uri/content_type None leave the header out."""
+    lines = [version, f"WARC-Type: {warc_type}", f"WARC-Record-ID: {record_id}", f"WARC-Date: {date}"]
+    if uri is not None:
+        lines.append(f"WARC-Target-URI: {uri}")
+    if content_type is not None:
+        lines.append(f"Content-Type: {content_type}")
+    lines += [f"{name}: {value}" for name, value in extra] + [f"Content-Length: {len(block)}"]
+    head = eol.join(line.encode("utf-8") for line in lines) + eol + eol
+    return gzip.compress(head + block + b"\r\n\r\n", compresslevel=6, mtime=0)
+
+
+def record_member(name: str, index: int) -> bytes:
+    """The gzip member of record `index` of a bundled real WARC, byte for byte."""
+    data = (WARCS / name).read_bytes()
+    iterator = ArchiveIterator(io.BytesIO(data))
+    for i, record in enumerate(iterator):
+        record.content_stream().read()
+        if i == index:
+            return data[iterator.get_record_offset():iterator.get_record_offset() + iterator.get_record_length()]
+    raise IndexError(f"{name} has no record {index}")
+
+
+def page_at(path: str | Path, index: int) -> tuple[str, bytes, str | None]:
+    """(url, HTML bytes as the crawler got them — de-chunked and decompressed by warcio, charset) of
+    record `index` of a WARC."""
+    for i, record in enumerate(ArchiveIterator(open_warc(path))):
+        if i == index:
+            value = record.http_headers.get_header("Content-Type") or ""
+            charset = None
+            for part in value.split(";")[1:]:
+                key, _, val = part.partition("=")
+                if key.strip().lower() == "charset":
+                    charset = val.strip()
+            return record.rec_headers.get_header("WARC-Target-URI"), record.content_stream().read(), charset
+    raise IndexError(f"{path} has no record {index}")
