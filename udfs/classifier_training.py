@@ -35,11 +35,13 @@ class Examples:
     language: list[str]
     source: list[str]
     role: list[str] = field(default_factory=list)  # "train" (split by hash) or "test" (held out whole)
+    group: list[str] = field(default_factory=list)  # a reporting group ("" for none), e.g. held-out works
 
     def subset(self, index: np.ndarray) -> "Examples":
         pick = index.tolist()
         return Examples([self.texts[i] for i in pick], self.labels[index], [self.language[i] for i in pick],
-                        [self.source[i] for i in pick], [self.role[i] for i in pick])
+                        [self.source[i] for i in pick], [self.role[i] for i in pick],
+                        [self.group[i] for i in pick] if self.group else [])
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -68,6 +70,11 @@ class TrainingOptions:
     fine_tune_learning_rate: float
     embedding_cache_dir: str | None
     direction: str = "above"
+    text_prefix: str = ""            # put before every text (e5: "query: "); written into classifier.json
+    encoder_cache_dir: str | None = None  # where converted: encoders live (conf inference.encoder_cache_dir)
+
+    def encoder_dir(self) -> Path:
+        return classifiers.resolve_encoder(self.base_model, Path.cwd(), self.encoder_cache_dir)
 
 
 def split_of(text: str, seed: int, validation_fraction: float, test_fraction: float) -> str:
@@ -108,17 +115,17 @@ def stratified_sample(labels: np.ndarray, limit: int, seed: int) -> np.ndarray:
 
 def embed_texts(texts: Sequence[str], options: TrainingOptions, batch_size: int = 64) -> np.ndarray:
     """Frozen-encoder vectors of texts (head window), through the same code path as inference."""
-    encoder_dir = classifiers.resolve_encoder(options.base_model, Path.cwd())
+    encoder_dir = options.encoder_dir()
     cache = _cache_file(encoder_dir, texts, options)
     if cache is not None and cache.is_file():
         return np.load(cache)
-    encoder = classifiers.load_encoder(encoder_dir, options.pooling, options.normalize, "cpu")
+    encoder = classifiers.load_encoder(encoder_dir, options.pooling, options.normalize, "cpu")  # float32: the reference
     policy = WindowPolicy(max_tokens=options.max_tokens, long_documents="head", chunks=1, aggregate="max",
                           batch_size=batch_size)
     vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
     step = 2048  # bounded memory: windows of a slice at a time
     for begin in range(0, len(texts), step):
-        windows, owners = encoder.windows(texts[begin:begin + step], policy)
+        windows, owners = encoder.windows(texts[begin:begin + step], policy, options.text_prefix)
         vectors[begin + owners] = encoder.embed(windows, batch_size).numpy()
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -131,11 +138,9 @@ def embed_texts(texts: Sequence[str], options: TrainingOptions, batch_size: int 
 def _cache_file(encoder_dir: Path, texts: Sequence[str], options: TrainingOptions) -> Path | None:
     if not options.embedding_cache_dir:
         return None
-    digest = hashlib.sha256()
-    weights = encoder_dir / "model.safetensors"
-    stat = weights.stat() if weights.is_file() else None
-    digest.update(json.dumps([str(encoder_dir.resolve()), stat.st_size if stat else 0, stat.st_mtime if stat else 0,
-                              options.pooling, options.normalize, options.max_tokens]).encode())
+    digest = hashlib.sha256()  # what the encoder is (its content), how it is read, and the texts
+    digest.update(json.dumps([classifiers.encoder_identity(encoder_dir), options.pooling, options.normalize,
+                              options.max_tokens, options.text_prefix]).encode())
     for text in texts:
         digest.update(text.encode("utf-8", "replace"))
         digest.update(b"\x00")
@@ -202,12 +207,11 @@ def fine_tune(train: Examples, validation: Examples, options: TrainingOptions, o
     import torch
 
     torch.manual_seed(options.seed)
-    base = classifiers.resolve_encoder(options.base_model, Path.cwd())
-    encoder = classifiers.Encoder(base, options.pooling, options.normalize, "cpu")
+    encoder = classifiers.Encoder(options.encoder_dir(), options.pooling, options.normalize, "cpu")  # no pooler
     model = encoder.model.train()
     head = classifiers.build_head(encoder.dim, options.hidden, train.labels.shape[1])
     policy = WindowPolicy(options.max_tokens, "head", 1, "max", options.batch_size)
-    windows, _ = encoder.windows(train.texts, policy)
+    windows, _ = encoder.windows(train.texts, policy, options.text_prefix)
     loss_fn = _weighted_bce(train.labels)
     y = torch.from_numpy(train.labels.astype(np.float32))
     optimiser = torch.optim.AdamW(list(model.parameters()) + list(head.parameters()),
@@ -229,7 +233,7 @@ def fine_tune(train: Examples, validation: Examples, options: TrainingOptions, o
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            total += float(loss) * len(chosen)
+            total += float(loss.detach()) * len(chosen)
         history.append(round(total / max(1, len(windows)), 5))
     model.eval()
     target = out_dir / "encoder"
@@ -274,7 +278,8 @@ def binary_metrics(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
 
 
 def report(part: Examples, scores: np.ndarray, threshold: float) -> dict:
-    """Metrics of the first output, overall and per language and per source."""
+    """Metrics of the first output, overall, per language, per source, and per reporting group and
+    language (held-out works, web-like text …) when the recipe names groups."""
     y = part.labels[:, 0]
     out = {"all": binary_metrics(y, scores, threshold), "by_language": {}, "by_source": {}}
     for key, values in (("by_language", part.language), ("by_source", part.source)):
@@ -282,6 +287,13 @@ def report(part: Examples, scores: np.ndarray, threshold: float) -> dict:
         for value in sorted(set(values.tolist())):
             rows = values == value
             out[key][value] = binary_metrics(y[rows], scores[rows], threshold)
+    groups, languages = np.asarray(part.group or [""] * len(part)), np.asarray(part.language)
+    for group in sorted(set(groups.tolist()) - {""}):
+        rows = groups == group
+        out.setdefault("by_group", {})[group] = {
+            "all": binary_metrics(y[rows], scores[rows], threshold),
+            "by_language": {lang: binary_metrics(y[rows & (languages == lang)], scores[rows & (languages == lang)],
+                                                 threshold) for lang in sorted(set(languages[rows].tolist()))}}
     return out
 
 
@@ -323,7 +335,8 @@ def train_classifier(data: Examples, options: TrainingOptions, out_dir: str | Pa
         scores = None
     card = ClassifierCard(directory=out_dir, name=options.name, encoder=encoder_ref, pooling=options.pooling,
                           normalize=options.normalize, outputs=options.outputs, activation="sigmoid",
-                          hidden=options.hidden, threshold=None, direction=options.direction)
+                          hidden=options.hidden, threshold=None, direction=options.direction,
+                          text_prefix=options.text_prefix)
     save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(out_dir / classifiers.HEAD_FILE))
     (out_dir / classifiers.CARD_FILE).write_text(json.dumps(card.to_json(), indent=2) + "\n", encoding="utf-8")
     if scores is None:  # full mode: score the splits through the saved model, as inference will
@@ -343,7 +356,7 @@ def train_classifier(data: Examples, options: TrainingOptions, out_dir: str | Pa
         "validation": report(parts["validation"], scores["validation"], threshold),
         "test": report(parts["test"], scores["test"], threshold) if len(parts["test"]) else None,
         "history": history, **timings, "seconds": round(time.monotonic() - started, 2),
-        "options": {k: v for k, v in options.__dict__.items() if k != "embedding_cache_dir"},
+        "options": {k: v for k, v in options.__dict__.items() if k not in ("embedding_cache_dir", "encoder_cache_dir")},
     }
     (out_dir / classifiers.METRICS_FILE).write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
                                                     encoding="utf-8")

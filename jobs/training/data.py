@@ -53,6 +53,16 @@ def source_examples(source: Source, data_root: Path, seed: int, cap: int | None)
     missing = [c for c in (source.text, source.label) if c and c not in table.columns]
     if missing:
         raise RecipeError(f"{path}: no column {missing}; columns are {list(table.columns)}.")
+    if source.where:
+        for column, values in source.where.items():
+            if column not in table.columns:
+                raise RecipeError(f"{path}: no column {column!r} for `where`; columns are {list(table.columns)}.")
+            table = table[table[column].astype(str).isin(values)]
+    held_out = np.zeros(len(table), dtype=bool)
+    if source.holdout:
+        if source.holdout.column not in table.columns:
+            raise RecipeError(f"{path}: no column {source.holdout.column!r} for `holdout`.")
+        held_out = table[source.holdout.column].astype(str).isin(source.holdout.values).to_numpy()
     texts = table[source.text].astype(str).str.strip()
     if source.weak_labels is None:
         if source.label is None:
@@ -63,22 +73,30 @@ def source_examples(source: Source, data_root: Path, seed: int, cap: int | None)
                                              else True, 0, -1)))
         texts, labels = texts.tolist(), labels.to_numpy()
     else:
-        texts = [p for t in texts for p in (passages(t, source.passages) if source.passages else [t])]
+        pieces = [passages(t, source.passages) if source.passages else [t] for t in texts]
+        held_out = np.repeat(held_out, [len(p) for p in pieces])
+        texts = [p for piece in pieces for p in piece]
         labels = weak_labels(texts, source.weak_labels)
-    keep = np.asarray([bool(t) for t in texts]) & (labels >= 0)
+    keep = np.asarray([bool(t) for t in texts], dtype=bool) & (labels >= 0)
     texts = [t for t, k in zip(texts, keep) if k]
-    labels = labels[keep].reshape(-1, 1)
-    limit = min(v for v in (source.max_examples, cap, len(texts)) if v is not None)
+    labels, held_out = labels[keep].reshape(-1, 1), held_out[keep]
+    # held-out rows are all kept; a cap applies to the others
+    rest = np.flatnonzero(~held_out)
+    limit = min(v for v in (source.max_examples, cap, len(rest)) if v is not None)
     if source.keep_positives:
-        positives, negatives = np.flatnonzero(labels[:, 0] == 1), np.flatnonzero(labels[:, 0] == 0)
+        positives, negatives = rest[labels[rest, 0] == 1], rest[labels[rest, 0] == 0]
         room = max(0, limit - len(positives))
-        chosen = np.sort(np.concatenate([positives, negatives[stratified_sample(labels[negatives], room, seed)]]))
+        chosen = np.concatenate([positives, negatives[stratified_sample(labels[negatives], room, seed)]])
     else:
-        chosen = stratified_sample(labels, limit, seed)
-    print(f"train-classifier: {path.name} ({source.language}, {source.role}): {len(texts)} labelled rows, "
-          f"{int(labels.sum())} positive; using {len(chosen)}", file=sys.stderr)
+        chosen = rest[stratified_sample(labels[rest], limit, seed)]
+    chosen = np.sort(np.concatenate([chosen, np.flatnonzero(held_out)]))
+    name = source.name or path.name
+    roles = ["test" if held_out[i] else source.role for i in chosen]
+    groups = [f"{source.group or name}, held out" if held_out[i] else (source.group or "") for i in chosen]
+    print(f"train-classifier: {name} ({source.language}, {source.role}): {len(texts)} labelled rows, "
+          f"{int(labels.sum())} positive, {int(held_out.sum())} held out; using {len(chosen)}", file=sys.stderr)
     return Examples([texts[i] for i in chosen], labels[chosen], [source.language] * len(chosen),
-                    [path.name] * len(chosen), [source.role] * len(chosen))
+                    [name] * len(chosen), roles, groups)
 
 
 def passages(text: str, max_chars: int) -> list[str]:
@@ -102,9 +120,13 @@ def passages(text: str, max_chars: int) -> list[str]:
 
 
 def weak_labels(texts: list[str], rule: WeakLabels) -> np.ndarray:
-    """1, 0 or -1 (ambiguous, left out) from the number of distinct lexicon words in each text."""
+    """1, 0 or -1 (ambiguous, left out) from the number of distinct lexicon words in each text and the
+    share of its characters they cover."""
     lines = [line for f in rule.files for line in Path(resolve(f)).read_text(encoding="utf-8").splitlines()]
     excluded = set(rule.exclude)
     word_list = WordList.from_lines([w for w in lines if w.strip().lower() not in excluded], rule.substrings)
-    distinct = np.asarray([len(find_words(t, word_list)[0]) for t in texts])
-    return np.where(distinct >= rule.positive_min_distinct, 1, np.where(distinct <= rule.negative_max_distinct, 0, -1))
+    found = [find_words(t, word_list) for t in texts]
+    distinct = np.asarray([len(words) for words, _, _ in found])
+    density = np.asarray([matched / total if total else 0.0 for _, matched, total in found])
+    positive = (distinct >= rule.positive_min_distinct) & (density >= rule.positive_min_density)
+    return np.where(positive, 1, np.where(distinct <= rule.negative_max_distinct, 0, -1))

@@ -276,7 +276,7 @@ def run(cfg: Config, recipe: FluencyRecipe, data_root: str | Path, output: str |
     card = ClassifierCard(directory=out_dir, name=recipe.name, encoder=options.base_model, pooling=options.pooling,
                           normalize=options.normalize, outputs=ASPECTS, activation="sigmoid",
                           hidden=tuple(h * len(ASPECTS) for h in options.hidden),
-                          threshold=round(threshold, 6), direction="below")
+                          threshold=round(threshold, 6), direction="below", text_prefix=options.text_prefix)
     save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(out_dir / classifiers.HEAD_FILE))
     (out_dir / classifiers.CARD_FILE).write_text(json.dumps(card.to_json(), indent=2) + "\n", encoding="utf-8")
     metrics = {
@@ -296,7 +296,7 @@ def run(cfg: Config, recipe: FluencyRecipe, data_root: str | Path, output: str |
            for part in ("validation", "test") if examples.get(part)},
         "history": history, "embedding_seconds": embedding_seconds, "training_seconds": training_seconds,
         "seconds": round(time.monotonic() - started, 2),
-        "options": {k: v for k, v in options.__dict__.items() if k != "embedding_cache_dir"},
+        "options": {k: v for k, v in options.__dict__.items() if k not in ("embedding_cache_dir", "encoder_cache_dir")},
     }
     (out_dir / classifiers.METRICS_FILE).write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
                                                     encoding="utf-8")

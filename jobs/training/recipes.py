@@ -23,17 +23,30 @@ class Strict(BaseModel):
 
 
 class WeakLabels(Strict):
-    """Labels from a lexicon instead of annotators: ≥ positive_min_distinct different listed words is
-    positive, ≤ negative_max_distinct is negative, anything between is left out as ambiguous."""
+    """Labels from a lexicon instead of annotators: ≥ positive_min_distinct different listed words, whose
+    matches cover ≥ positive_min_density of the text's non-space characters, is positive; ≤
+    negative_max_distinct is negative; anything between is left out as ambiguous. Density tells the
+    web's keyword-dense pages from literature, where the same words are scattered in long prose."""
     files: list[str]
     substrings: bool
     exclude: list[str] = []
     positive_min_distinct: int = Field(gt=0)
+    positive_min_density: float = Field(default=0.0, ge=0, le=1)
     negative_max_distinct: int = Field(ge=0)
+
+
+class Holdout(Strict):
+    """Rows whose `column` holds one of `values` go whole to the test split (never trained or tuned on),
+    e.g. every passage of some works of a corpus split by work."""
+    column: str
+    values: list[str]
 
 
 class Source(Strict):
     path: str
+    name: str | None = None                    # name in the figures (default: the file name)
+    group: str | None = None                   # figures per group too (e.g. held-out works, web-like text)
+    where: dict[str, list[str]] | None = None  # keep only rows whose column holds one of the values
     format: Literal["csv", "tsv", "jsonl"] | None = None  # None: from the file name
     text: str                                  # text column
     label: str | None = None                   # label column (None with weak_labels)
@@ -42,6 +55,7 @@ class Source(Strict):
     columns: list[str] | None = None           # column names of a file without a header line
     language: str                              # for per-language figures
     role: Literal["train", "test"] = "train"   # test: held out whole (e.g. an official dev split)
+    holdout: Holdout | None = None             # rows held out whole by a column's value (group "<group>, held out")
     max_examples: int | None = Field(default=None, gt=0)
     passages: int | None = Field(default=None, gt=0)  # cut long texts into passages of ~this many chars
     keep_positives: bool = False               # under a cap, keep every positive and sample the negatives
@@ -52,6 +66,7 @@ class ClassifierRecipe(Strict):
     name: str
     output: str
     direction: Literal["above", "below"] = "above"
+    window_tokens: int | None = Field(default=None, gt=2)  # training window (default: conf training.max_tokens)
     sources: list[Source]
 
 
@@ -111,7 +126,8 @@ def training_options(cfg: Config, name: str, outputs: tuple[str, ...], direction
         hidden=tuple(t.hidden_units), epochs=t.epochs, learning_rate=t.learning_rate,
         weight_decay=t.weight_decay, batch_size=t.batch_size, patience=t.patience,
         fine_tune_epochs=t.fine_tune_epochs, fine_tune_learning_rate=t.fine_tune_learning_rate,
-        embedding_cache_dir=t.embedding_cache_dir, direction=direction)
+        embedding_cache_dir=t.embedding_cache_dir, direction=direction, text_prefix=t.text_prefix,
+        encoder_cache_dir=cfg.inference.encoder_cache_dir)
 
 
 def check_splits(cfg: Config) -> None:

@@ -130,8 +130,8 @@ def test_spark_inference_loads_each_model_once_per_worker(spark, cfg_factory, ti
         f"safety.classifiers={{first: {{enabled: true, path: {tmp_path / 'first'}, direction: null, combine: null, "
         f"languages: [en, zh]}}, second: {{enabled: true, path: {tmp_path / 'second'}, direction: below, "
         f"combine: null, languages: null}}}}",
-        "inference.batch_size=4")
-    chosen = ship(spark, load_classifiers(cfg.safety.classifiers, "safety"), cfg.inference)
+        "inference.batch_size=4", "inference.dtype=fp32")  # compared with the driver's float32 scores
+    chosen = ship(spark, load_classifiers(cfg.safety.classifiers, "safety", cfg.inference), cfg.inference)
     rows = [(f"d{i}", TEXTS[i % len(TEXTS)], "fr" if i % 10 == 0 else "en", None, None, {"old": 1.0})
             for i in range(240)]
     df = spark.createDataFrame(rows, "id string, text string, language string, host string, url string, "

@@ -81,10 +81,9 @@ def test_a_pickle_head_is_refused_on_the_driver_and_never_unpickled(encoder, tmp
     (head / name).write_bytes(pickle_weights(marker))
     with pytest.raises(ClassifierError, match="safetensors only"):
         ClassifierCard.load(head)
-    settings = load_config(None, [f"safety.classifiers.toxicity.path={head}",
-                                  "safety.classifiers.pornography.enabled=false"]).safety.classifiers
+    cfg = load_config(None, [f"safety.classifiers.toxicity.path={head}", "safety.classifiers.pornography.enabled=false"])
     with pytest.raises(ConfigError, match=rf"classifier 'toxicity': {head}.*pickle"):
-        load_classifiers(settings, "safety")
+        load_classifiers(cfg.safety.classifiers, "safety", cfg.inference)
 
 
 def test_a_pickle_beside_safetensors_is_never_read(encoder, tmp_path, marker):

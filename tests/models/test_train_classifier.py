@@ -82,7 +82,8 @@ def test_the_split_is_stable_and_by_text():
 
 
 def test_real_toxicity_sample_with_the_default_encoder(tmp_path):
-    """English toxicity from the real Surge + ToxiGen data, 200 rows each, frozen all-MiniLM-L6-v2."""
+    """English toxicity from the real Surge + ToxiGen data, 200 rows each, the default frozen encoder (e5,
+    converted into its cache on first use)."""
     data = shared_data() / "labeled"
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(f"""
@@ -98,3 +99,34 @@ sources:
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test"]["all"]["roc_auc"] > 0.7, metrics["test"]["all"]
     assert (out / "recipe.json").is_file() and (out / "head.safetensors").is_file()
+
+
+def test_full_mode_fine_tunes_the_encoder_and_writes_it_without_a_pooler(tmp_path):
+    """Encoder and head trained together (training.mode full): the tuned encoder is written inside the
+    classifier directory (safetensors, no random BERT pooler), the card points at it, and the figures
+    are computed through the inference path from the written directory."""
+    from safetensors import safe_open
+
+    encoder = make_tiny_bert(tmp_path / "encoder")
+    data = tmp_path / "train.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in labelled_sentences(600)) + "\n", encoding="utf-8")
+    out = tmp_path / "model"
+    run_cli("train-classifier", "--data", str(data), "--positive", "toxic", "--name", "toy", "--language", "en",
+            "--output", str(out), "--set", "training.mode=full", "--set", f"training.base_model={encoder}",
+            "--set", "training.normalize=false", "--set", "training.fine_tune_epochs=4",
+            "--set", "training.fine_tune_learning_rate=0.001", "--set", "training.hidden_units=[]",
+            "--set", "training.batch_size=16", "--set", "training.target_precision=0.8")
+    metrics = json.loads((out / "metrics.json").read_text())
+    card = classifiers.ClassifierCard.load(out)
+    assert metrics["mode"] == "full" and card.encoder == "encoder" and card.text_prefix == "query: "
+    assert card.encoder_path() == out / "encoder" and (out / "encoder" / "tokenizer.json").is_file()
+    with safe_open(str(out / "encoder" / "model.safetensors"), framework="np") as tuned, \
+            safe_open(str(encoder / "model.safetensors"), framework="np") as base:
+        assert not [k for k in tuned.keys() if k.startswith("pooler")]
+        name = "encoder.layer.0.attention.self.query.weight"
+        assert not np.array_equal(tuned.get_tensor(name), base.get_tensor(name))  # the encoder itself moved
+    assert len(metrics["history"]) == 4 and metrics["history"][-1] < metrics["history"][0]  # training loss falls
+    assert metrics["test"]["all"]["roc_auc"] > 0.8, metrics["test"]["all"]
+    scores = classifiers.Scorer([card], classifiers.WindowPolicy(128, "head", 1, "max", 16), "cpu").score(
+        ["kill the water", "the water is nice"])["toy"][:, 0]
+    assert scores[0] > scores[1]

@@ -8,8 +8,11 @@ is killed while the Format stage runs and the survivor finishes the run alone.
 One local-mode reference run is shared by both tests. "Equal" is exact for every field but the
 classifier scores, compared to 1e-5: float32 inference is not bitwise reproducible when a shuffle
 (Dedup's) hands rows to the scorer in another order, so documents meet different mini-batch neighbours
-and padding widths (observed differences ~1e-8). The documents kept, every removal reason and every
-count are exact. Run alone with `make test-cluster` (pytest -m cluster)."""
+and padding widths (observed differences ~1e-8). Both runs use inference.dtype fp32 for that reason:
+bf16 (what `auto` picks on a CPU with native bf16) moves scores by up to ~1e-2 between batchings, which
+could flip a document sitting on a threshold. The documents kept, every removal reason and every count
+are exact. Safety keeps its encoder vectors and Quality scores from them on the executors, as in a
+production run. Run alone with `make test-cluster` (pytest -m cluster)."""
 from __future__ import annotations
 
 import json
@@ -129,7 +132,8 @@ def submit(cluster: StandaloneCluster, packaged: dict, inputs: list[str], output
     flags = " ".join(["--conf spark.driver.host=127.0.0.1", "--conf spark.driver.bindAddress=127.0.0.1",
                       f"--conf spark.ui.port={ui_port}"])
     command = [str(ROOT / "docker" / "submit.sh"), cluster.url, "--output", str(output),
-               "--set", "spark.shuffle_partitions=4", "--set", "format.batch_rows=8", *inputs]
+               "--set", "spark.shuffle_partitions=4", "--set", "format.batch_rows=8", "--set", "inference.dtype=fp32",
+               *inputs]
     log = open(output.parent / f"{output.name}.log", "wb")
     return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             env={**cluster.env, "PYTHONUNBUFFERED": "1", "CORPUSFORGE_SUBMIT_FLAGS": flags,
@@ -148,7 +152,7 @@ def local_result(spark, cfg_factory, warc_inputs, tmp_path_factory) -> dict:
     """The whole pipeline in local mode over the same inputs, once for both tests."""
     from corpusforge.jobs.pipeline import run_pipeline
 
-    cfg = cfg_factory()
+    cfg = cfg_factory("inference.dtype=fp32")
     out = tmp_path_factory.mktemp("local") / "run"
     run_pipeline(spark, cfg, warc_inputs, str(out))
     model_keys = [name for section in (cfg.safety.classifiers, cfg.quality.classifiers)
@@ -193,6 +197,9 @@ def test_cluster_run_equals_local_run(cluster, packaged, warc_inputs, local_resu
     for stage in ("safety", "quality"):  # scored on the executors, with the models they were sent
         assert stats["stages"][stage]["inference_workers"] >= 1
         assert stats["stages"][stage]["model_loads"] >= 1
+    safety, quality = stats["stages"]["safety"], stats["stages"]["quality"]
+    assert safety["documents_encoded"] > 0 and quality["documents_reused"] > 0  # one encoder pass per document
+    assert quality["documents_encoded"] == 0
 
 
 def test_losing_a_worker_during_format_changes_nothing(cluster, packaged, warc_inputs, local_result, tmp_path):

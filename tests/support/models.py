@@ -31,7 +31,7 @@ def make_tiny_bert(directory: Path, seed: int = 0) -> Path:
 
 
 def make_head(directory: Path, encoder: str, name: str, outputs=("positive",), hidden=(8,), threshold=0.5,
-              seed: int = 0) -> Path:
+              seed: int = 0, text_prefix: str = "") -> Path:
     import torch
     from safetensors.torch import save_file
 
@@ -43,7 +43,7 @@ def make_head(directory: Path, encoder: str, name: str, outputs=("positive",), h
     save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(directory / "head.safetensors"))
     card = {"format": FORMAT, "name": name, "encoder": encoder, "pooling": "mean", "normalize": False,
             "outputs": list(outputs), "activation": "sigmoid", "hidden": list(hidden), "threshold": threshold,
-            "direction": "above"}
+            "direction": "above", "text_prefix": text_prefix}
     (directory / "classifier.json").write_text(json.dumps(card), encoding="utf-8")
     return directory
 

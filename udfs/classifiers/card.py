@@ -2,6 +2,7 @@
 untrusted model files from running code: safetensors only, no pickle, no remote code."""
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ CARD_FILE = "classifier.json"
 HEAD_FILE = "head.safetensors"
 METRICS_FILE = "metrics.json"
 PACKAGE_PREFIX = "package:"
+CONVERTED_PREFIX = "converted:"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 class ClassifierError(ValueError):
     """A classifier or encoder directory that cannot be used; the message names the file and the fix."""
@@ -30,6 +32,7 @@ class ClassifierCard:
     hidden: tuple[int, ...]
     threshold: float | None
     direction: str          # above: a score above the threshold removes; below: under it removes
+    text_prefix: str = ""   # put before every text, at training and inference alike (e5: "query: ")
 
     @classmethod
     def load(cls, directory: str | Path) -> "ClassifierCard":
@@ -47,7 +50,7 @@ class ClassifierCard:
                        outputs=tuple(data["outputs"]), activation=str(data["activation"]),
                        hidden=tuple(int(h) for h in data["hidden"]),
                        threshold=None if data.get("threshold") is None else float(data["threshold"]),
-                       direction=str(data["direction"]))
+                       direction=str(data["direction"]), text_prefix=str(data.get("text_prefix") or ""))
         except (KeyError, TypeError, json.JSONDecodeError) as err:
             raise ClassifierError(f"{card_path} is not a valid classifier card: {err!r}") from None
         if card.pooling not in ("mean", "cls") or card.activation not in ("sigmoid", "softmax") \
@@ -57,21 +60,54 @@ class ClassifierCard:
         refuse_pickle_weights(directory, HEAD_FILE)
         return card
 
-    def encoder_path(self) -> Path:
-        return resolve_encoder(self.encoder, self.directory)
+    def encoder_path(self, encoder_cache: str | Path | None = None) -> Path:
+        return resolve_encoder(self.encoder, self.directory, encoder_cache)
 
     def to_json(self) -> dict:
-        return {"format": FORMAT, "name": self.name, "encoder": self.encoder, "pooling": self.pooling,
+        card = {"format": FORMAT, "name": self.name, "encoder": self.encoder, "pooling": self.pooling,
                 "normalize": self.normalize, "outputs": list(self.outputs), "activation": self.activation,
                 "hidden": list(self.hidden), "threshold": self.threshold, "direction": self.direction}
+        return {**card, "text_prefix": self.text_prefix} if self.text_prefix else card
 
 
-def resolve_encoder(reference: str, base: Path) -> Path:
-    """`package:NAME` → the model directory inside that installed package; a relative path → under base."""
+def resolve_encoder(reference: str, base: Path, encoder_cache: str | Path | None = None) -> Path:
+    """`package:NAME` → the model directory inside that installed package; `converted:NAME` → the
+    encoder converted from installed packages into the cache directory (conf inference.encoder_cache_dir;
+    converted and verified first when missing, udfs/classifiers/conversion.py); a relative path → under base."""
     if reference.startswith(PACKAGE_PREFIX):
         return package_model_dir(reference[len(PACKAGE_PREFIX):])
+    if reference.startswith(CONVERTED_PREFIX):
+        from corpusforge.udfs.classifiers.conversion import ensure_converted
+
+        return ensure_converted(reference[len(CONVERTED_PREFIX):], encoder_cache)
     path = Path(reference)
     return path if path.is_absolute() else base / path
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def encoder_identity(directory: Path) -> str:
+    """What an encoder directory IS, for fingerprints and for sharing an encoder pass between stages: the
+    pinned content hash of a converted encoder (its stamp checked), else a sha256 over its files' names
+    and contents (computed once per process while the files' sizes and times stay the same)."""
+    from corpusforge.udfs.classifiers.conversion import identity
+
+    directory = directory.resolve()
+    pinned = identity(directory)
+    if pinned:
+        return pinned
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
+    key = (str(directory), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(f"{path.relative_to(directory).as_posix()}\0".encode())
+            with open(path, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
 
 
 def package_model_dir(package: str) -> Path:

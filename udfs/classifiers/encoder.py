@@ -11,6 +11,9 @@ import numpy as np
 from corpusforge.udfs.classifiers.card import (ClassifierError, check_safetensors, refuse_pickle_weights,
                                                refuse_remote_code)
 
+# inference.dtype / Encoder(dtype=…) → the torch dtype of the model's weights and activations.
+DTYPES = {"fp32": lambda torch: torch.float32, "bf16": lambda torch: torch.bfloat16}
+
 # A head-window document is cut to this many characters per window token before tokenising, so a
 # 1 MB page is not tokenised whole to keep its first 256 tokens. Real text runs 1 (Chinese) to ~5
 # (English) characters per token, so the cut never reaches into the window.
@@ -31,7 +34,7 @@ class WindowPolicy:
 class Encoder:
     """A tokenizer and a transformer encoder, turned into one pooled vector per text window."""
 
-    def __init__(self, path: Path, pooling: str, normalize: bool, device: str):
+    def __init__(self, path: Path, pooling: str, normalize: bool, device: str, dtype: str = "fp32"):
         import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -50,8 +53,14 @@ class Encoder:
                                   f"the tokenizers library can build); corpusforge needs one.")
         self.model = AutoModel.from_pretrained(str(path), local_files_only=True, trust_remote_code=False,
                                                use_safetensors=True)
-        self.model.eval().to(device)
-        self.device, self.pooling, self.normalize = device, pooling, normalize
+        if getattr(self.model, "pooler", None) is not None:
+            # BERT's pooler: absent from sentence encoders' weights, so transformers fills it with random
+            # values; pooling here never reads it, and a fine-tuned encoder must not save it.
+            self.model.pooler = None
+        if dtype not in DTYPES:
+            raise ClassifierError(f"dtype {dtype!r} is not one of {sorted(DTYPES)}.")
+        self.model.eval().to(device=device, dtype=DTYPES[dtype](torch))
+        self.device, self.pooling, self.normalize, self.dtype = device, pooling, normalize, dtype
         self.backend = self.tokenizer.backend_tokenizer.__class__.from_str(self.tokenizer.backend_tokenizer.to_str())
         self.backend.no_truncation()
         self.backend.no_padding()
@@ -60,6 +69,17 @@ class Encoder:
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         self.dim = int(self.model.config.hidden_size)
         self._torch = torch
+        self._prefixes: dict[str, list[int]] = {}
+
+    def prefix_ids(self, text_prefix: str) -> list[int]:
+        """The token ids of a text prefix ("query: " for e5), put before every window's tokens. The
+        prefix is tokenised without its trailing space: for e5's XLM-R tokenizer tokens("query:") +
+        tokens(text) equals tokens("query: " + text) on every non-empty text (6,245 COLD, Davidson and
+        Skywork texts checked), and the prefix then begins each chunk of a long document too."""
+        if text_prefix not in self._prefixes:
+            ids = self.backend.encode(text_prefix.rstrip(), add_special_tokens=False).ids if text_prefix else []
+            self._prefixes[text_prefix] = list(ids)
+        return self._prefixes[text_prefix]
 
     def window(self, max_tokens: int | None) -> int:
         """Tokens per window: the policy's, capped by the model's position embeddings."""
@@ -67,9 +87,12 @@ class Encoder:
         model_window = min(int(v) for v in limits if v and v < 1_000_000)
         return model_window if max_tokens is None else min(max_tokens, model_window)
 
-    def windows(self, texts: Sequence[str], policy: WindowPolicy) -> tuple[list[list[int]], np.ndarray]:
-        """Token windows of every text (with special tokens) and, for each, the index of its text."""
-        size = self.window(policy.max_tokens) - self.specials
+    def windows(self, texts: Sequence[str], policy: WindowPolicy,
+                text_prefix: str = "") -> tuple[list[list[int]], np.ndarray]:
+        """Token windows of every text (special tokens and the text prefix included) and, for each, the
+        index of its text."""
+        lead = self.prefix + self.prefix_ids(text_prefix)  # [CLS] / <s>, then the text prefix's tokens
+        size = self.window(policy.max_tokens) - len(lead) - len(self.suffix)
         head_only = policy.long_documents == "head"
         cut = [t[: size * CHARS_PER_TOKEN_CAP] if head_only else t for t in texts]
         windows, owners = [], []
@@ -81,7 +104,7 @@ class Encoder:
                 last = len(ids) - size
                 starts = sorted({round(last * k / (policy.chunks - 1)) for k in range(policy.chunks)})
             for start in starts:
-                windows.append(self.prefix + ids[start:start + size] + self.suffix)
+                windows.append(lead + ids[start:start + size] + self.suffix)
                 owners.append(index)
         return windows, np.asarray(owners, dtype=np.int64)
 
@@ -100,7 +123,7 @@ class Encoder:
                     ids[row, :len(windows[i])] = torch.tensor(windows[i], dtype=torch.long)
                     mask[row, :len(windows[i])] = 1
                 hidden = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).last_hidden_state
-                out[chosen] = self.pool(hidden, mask.to(self.device)).float().cpu()
+                out[chosen] = self.pool(hidden.float(), mask.to(self.device)).cpu()  # pooled in float32
         return out
 
     def pool(self, hidden, mask):
