@@ -30,6 +30,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from corpusforge.udfs import text_units as units
+from corpusforge.udfs.clean_rules import duplicates, ratio  # the same statistics as Clean's repetition rules
 
 Thresholds = Mapping[str, Any]
 
@@ -70,23 +71,6 @@ TERMINAL = ".!?…。！？"
 def word_list_language(language: str | None) -> str:
     """The word list a language reads: its base (zh-Hant → zh)."""
     return (language or "").split("-", 1)[0]
-
-
-def ratio(part: float, whole: float) -> float:
-    return part / whole if whole else 0.0
-
-
-def duplicates(items: list[str]) -> tuple[int, int]:
-    """(repeated elements, their characters): every occurrence after the first counts."""
-    seen: set[str] = set()
-    elements = chars = 0
-    for item in items:
-        if item in seen:
-            elements += 1
-            chars += len(item)
-        else:
-            seen.add(item)
-    return elements, chars
 
 
 def sample_windows(text: str, sample_chars: int, windows: int) -> str:
