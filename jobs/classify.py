@@ -217,19 +217,9 @@ def _inside(path: Path, directory: Path) -> bool:
     return path.resolve().is_relative_to(directory.resolve())
 
 
-class _LoadsPerWorker(AccumulatorParam):
-    """pid → models loaded by that Python worker process."""
-    def zero(self, value):
-        return {}
-
-    def addInPlace(self, a, b):
-        for pid, n in b.items():
-            a[pid] = a.get(pid, 0) + n
-        return a
-
-
-class _CountsPerWorker(AccumulatorParam):
-    """Counter of the encoder's work: documents/windows/tokens encoded, documents/windows reused."""
+class _SumByKey(AccumulatorParam):
+    """A dict accumulator summing per key: pid → models loaded by that Python worker, or the encoder's
+    work (documents/windows/tokens encoded, documents/windows reused)."""
     def zero(self, value):
         return {}
 
@@ -269,8 +259,8 @@ def score_documents(spark: SparkSession, df: DataFrame, chosen: list[Classifier]
     holds vectors of the same encoder pass are scored from them, not encoded again; keep_vectors
     writes every scored document's vectors into that column (added to what it already holds)."""
     sc = spark.sparkContext
-    loads = sc.accumulator({}, _LoadsPerWorker())
-    passes = sc.accumulator({}, _CountsPerWorker())
+    loads = sc.accumulator({}, _SumByKey())
+    passes = sc.accumulator({}, _SumByKey())
     columns = {c.name: {o: f"__score_{i}_{j}" for j, o in enumerate(c.card.outputs)} for i, c in enumerate(chosen)}
     has_vectors = VECTORS_COLUMN in df.columns
     fields = [f for f in df.schema.fields if not (keep_vectors and f.name == VECTORS_COLUMN)]

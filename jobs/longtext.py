@@ -35,7 +35,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from corpusforge.conf import Config, ConfigError
-from corpusforge.jobs.classify import _archive, _LoadsPerWorker
+from corpusforge.jobs.classify import _archive, _SumByKey
 from corpusforge.jobs.stage import (DOCUMENT_COLUMNS, InputError, Stage, StageOutput, arrow_schema, removed_rows,
                                     row_schema)
 from corpusforge.resources import resolve
@@ -232,7 +232,7 @@ def cohere(spark: SparkSession, cfg: Config, wanted: DataFrame, model_dir: str, 
     device, dtype, threads = coherence.device, coherence.dtype, coherence.threads
     needs_lm = needs_model(coherence.features)
     sc = spark.sparkContext
-    loads = sc.accumulator({}, _LoadsPerWorker())
+    loads = sc.accumulator({}, _SumByKey())
     seconds = sc.accumulator(0.0)
     schema = arrow_schema(_MEASURED)
 
