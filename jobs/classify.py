@@ -229,7 +229,7 @@ class _SumByKey(AccumulatorParam):
         return a
 
 
-PASS_COUNTS = ("documents_encoded", "windows_encoded", "tokens_encoded", "documents_reused")
+PASS_COUNTS = ("documents_encoded", "windows_encoded", "tokens_encoded", "documents_reused", "second_look_documents")
 
 
 @dataclass
@@ -244,7 +244,9 @@ class Scored:
         """Read after an action. With caching working, max_loads_per_worker never exceeds the stage's
         model count (encoders + heads), however many tasks each worker ran. documents_encoded counts
         the documents this stage ran through an encoder (one forward pass per window:
-        windows_encoded), documents_reused those scored from vectors an earlier stage kept."""
+        windows_encoded), documents_reused those scored from vectors an earlier stage kept,
+        second_look_documents those a classifier read whole after a suspicious head window (their
+        extra windows are in windows_encoded)."""
         per_worker = dict(self.loads.value)
         passes = dict(self.passes.value)
         return {"model_loads": sum(per_worker.values()), "inference_workers": len(per_worker),

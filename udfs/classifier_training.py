@@ -25,6 +25,8 @@ import numpy as np
 
 from corpusforge.udfs import classifiers
 from corpusforge.udfs.classifiers import ClassifierCard, WindowPolicy
+from corpusforge.udfs.classifiers.card import SecondLook
+from corpusforge.udfs.classifiers.scorer import merge_second_look, second_look_rows
 
 
 @dataclass
@@ -36,12 +38,19 @@ class Examples:
     source: list[str]
     role: list[str] = field(default_factory=list)  # "train" (split by hash) or "test" (held out whole)
     group: list[str] = field(default_factory=list)  # a reporting group ("" for none), e.g. held-out works
+    weight: list[float] = field(default_factory=list)  # loss and threshold weight (empty: 1 each)
+    windows: list[int] = field(default_factory=list)   # > 0: trained on that many windows of the text, not its head
 
     def subset(self, index: np.ndarray) -> "Examples":
         pick = index.tolist()
         return Examples([self.texts[i] for i in pick], self.labels[index], [self.language[i] for i in pick],
                         [self.source[i] for i in pick], [self.role[i] for i in pick],
-                        [self.group[i] for i in pick] if self.group else [])
+                        [self.group[i] for i in pick] if self.group else [],
+                        [self.weight[i] for i in pick] if self.weight else [],
+                        [self.windows[i] for i in pick] if self.windows else [])
+
+    def weights(self) -> np.ndarray:
+        return np.asarray(self.weight, dtype=np.float32) if self.weight else np.ones(len(self), np.float32)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -72,6 +81,7 @@ class TrainingOptions:
     direction: str = "above"
     text_prefix: str = ""            # put before every text (e5: "query: "); written into classifier.json
     encoder_cache_dir: str | None = None  # where converted: encoders live (conf inference.encoder_cache_dir)
+    second_look: SecondLook | None = None  # written into the card; evaluation reads documents as inference will
 
     def encoder_dir(self) -> Path:
         return classifiers.resolve_encoder(self.base_model, Path.cwd(), self.encoder_cache_dir)
@@ -135,53 +145,121 @@ def embed_texts(texts: Sequence[str], options: TrainingOptions, batch_size: int 
     return vectors
 
 
-def _cache_file(encoder_dir: Path, texts: Sequence[str], options: TrainingOptions) -> Path | None:
+def embed_windows(texts: Sequence[str], options: TrainingOptions, windows: int, batch_size: int = 64,
+                  long_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Frozen-encoder vectors of `windows` evenly spaced windows of each text (fewer for a short text;
+    the first is its head) and each window's text index, through the same code path as inference.
+    long_only: only the texts longer than one window (what a second look reads again)."""
+    encoder_dir = options.encoder_dir()
+    cache = _cache_file(encoder_dir, texts, options, windows, long_only)
+    if cache is not None and cache.is_file():
+        with np.load(cache) as stored:
+            return stored["vectors"], stored["owners"]
+    encoder = classifiers.load_encoder(encoder_dir, options.pooling, options.normalize, "cpu")
+    policy = WindowPolicy(max_tokens=options.max_tokens, long_documents="chunks", chunks=windows, aggregate="max",
+                          batch_size=batch_size)
+    tokens, owners = encoder.windows(texts, policy, options.text_prefix)
+    if long_only:
+        keep = np.bincount(owners, minlength=len(texts))[owners] > 1
+        tokens, owners = [t for t, k in zip(tokens, keep) if k], owners[keep]
+    vectors = encoder.embed(tokens, batch_size).numpy() if tokens else np.zeros((0, encoder.dim), np.float32)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, vectors=vectors, owners=owners)
+        tmp.replace(cache)
+    return vectors, owners
+
+
+def _cache_file(encoder_dir: Path, texts: Sequence[str], options: TrainingOptions, windows: int = 1,
+                long_only: bool = False) -> Path | None:
     if not options.embedding_cache_dir:
         return None
     digest = hashlib.sha256()  # what the encoder is (its content), how it is read, and the texts
-    digest.update(json.dumps([classifiers.encoder_identity(encoder_dir), options.pooling, options.normalize,
-                              options.max_tokens, options.text_prefix]).encode())
+    what = [classifiers.encoder_identity(encoder_dir), options.pooling, options.normalize, options.max_tokens,
+            options.text_prefix]
+    digest.update(json.dumps(what if windows == 1 else [*what, "chunks", windows, *(["long"] if long_only else [])]).encode())
     for text in texts:
         digest.update(text.encode("utf-8", "replace"))
         digest.update(b"\x00")
-    return Path(options.embedding_cache_dir).expanduser() / f"{digest.hexdigest()[:24]}.npy"
+    return Path(options.embedding_cache_dir).expanduser() / f"{digest.hexdigest()[:24]}.{'npy' if windows == 1 else 'npz'}"
+
+
+def training_rows(part: Examples, head_vectors: np.ndarray, options: TrainingOptions
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectors, labels and weights to train on: an example whose source reads `windows` contributes
+    every one of its windows (each with its label and weight), the others their head window. Why: a
+    judged passage's label is about the whole passage, and a head window of it may hold none of what
+    earned the label (a Chinese erotica passage runs ~550 tokens, the window 256)."""
+    weights = part.weights()
+    windowed = np.asarray(part.windows or [0] * len(part))
+    keep = windowed == 0
+    x, y, w = [head_vectors[keep]], [part.labels[keep]], [weights[keep]]
+    for count in sorted(set(windowed[~keep].tolist())):
+        rows = np.flatnonzero(windowed == count)
+        vectors, owners = embed_windows([part.texts[i] for i in rows], options, count, options.batch_size)
+        x.append(vectors), y.append(part.labels[rows[owners]]), w.append(weights[rows[owners]])
+    return np.concatenate(x), np.concatenate(y), np.concatenate(w)
+
+
+def second_look_scores(head, part: Examples, scores: np.ndarray, options: TrainingOptions) -> np.ndarray:
+    """Scores as the stage computes them: the head window's, then, for documents whose head reaches the
+    second look's `above`, the max over the second look's windows (udfs/classifiers/scorer.py)."""
+    import torch
+
+    look = options.second_look
+    if look is None or not len(part):
+        return scores
+    picked = second_look_rows(scores[:, None], np.ones(len(part), bool), look)
+    if not len(picked):
+        return scores
+    window_vectors, owners = embed_windows([part.texts[i] for i in picked], options, look.windows, options.batch_size,
+                                           long_only=True)
+    if not len(owners):
+        return scores
+    with torch.no_grad():
+        window_scores = torch.sigmoid(head(torch.from_numpy(window_vectors))).double().numpy()[:, :1]
+    return merge_second_look(scores[:, None], picked, owners, window_scores)[:, 0]
 
 
 # --- training ---------------------------------------------------------------------------------
 
 def train_head(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-               options: TrainingOptions):
-    """A head on frozen vectors: AdamW on class-weighted BCE, early stopping on validation loss."""
+               options: TrainingOptions, w_train: np.ndarray | None = None, w_val: np.ndarray | None = None):
+    """A head on frozen vectors: AdamW on class-weighted BCE (each example also weighted by its source's
+    weight), early stopping on validation loss."""
     import torch
 
     torch.manual_seed(options.seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small matrices: thread synchronisation costs more than it saves
+    w_train = np.ones(len(x_train), np.float32) if w_train is None else w_train.astype(np.float32)
+    w_val = np.ones(len(x_val), np.float32) if w_val is None else w_val.astype(np.float32)
     try:
-        return _train_head(x_train, y_train, x_val, y_val, options)
+        return _train_head(x_train, y_train, x_val, y_val, options, w_train, w_val)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train_head(x_train, y_train, x_val, y_val, options: TrainingOptions):
+def _train_head(x_train, y_train, x_val, y_val, options: TrainingOptions, w_train, w_val):
     import torch
 
     head = classifiers.build_head(x_train.shape[1], options.hidden, y_train.shape[1])
-    loss_fn = _weighted_bce(y_train)
+    loss_fn = _weighted_bce(y_train, w_train)
     optimiser = torch.optim.AdamW(head.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay)
-    xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train.astype(np.float32))
-    xv, yv = torch.from_numpy(x_val), torch.from_numpy(y_val.astype(np.float32))
+    xt, yt, wt = torch.from_numpy(x_train), torch.from_numpy(y_train.astype(np.float32)), torch.from_numpy(w_train)
+    xv, yv, wv = torch.from_numpy(x_val), torch.from_numpy(y_val.astype(np.float32)), torch.from_numpy(w_val)
     generator = torch.Generator().manual_seed(options.seed)
     best, best_loss, waited, history = None, math.inf, 0, []
     for epoch in range(options.epochs):
         head.train()
         for batch in torch.randperm(len(xt), generator=generator).split(options.batch_size):
             optimiser.zero_grad()
-            loss_fn(head(xt[batch]), yt[batch]).backward()
+            loss_fn(head(xt[batch]), yt[batch], wt[batch]).backward()
             optimiser.step()
         head.eval()
         with torch.no_grad():
-            val_loss = float(loss_fn(head(xv), yv)) if len(xv) else 0.0
+            val_loss = float(loss_fn(head(xv), yv, wv)) if len(xv) else 0.0
         history.append(round(val_loss, 5))
         if val_loss < best_loss - 1e-5:
             best, best_loss, waited = {k: v.clone() for k, v in head.state_dict().items()}, val_loss, 0
@@ -194,12 +272,22 @@ def _train_head(x_train, y_train, x_val, y_val, options: TrainingOptions):
     return head.eval(), history
 
 
-def _weighted_bce(y: np.ndarray):
+def _weighted_bce(y: np.ndarray, weights: np.ndarray | None = None):
+    """BCE with positives weighted up to balance the classes (by example weight), and each example's
+    loss by its own weight: loss(logits, targets, weights)."""
     import torch
 
-    positives = y.sum(0).clip(min=1)
-    pos_weight = torch.tensor((len(y) - y.sum(0)).clip(min=1) / positives, dtype=torch.float32)
-    return torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    w = np.ones(len(y), np.float64) if weights is None else weights.astype(np.float64)
+    positives = (y * w[:, None]).sum(0).clip(min=1e-9)
+    pos_weight = torch.tensor(((1 - y) * w[:, None]).sum(0).clip(min=1e-9) / positives, dtype=torch.float32)
+    element = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
+
+    def loss(logits, targets, example_weights=None):
+        per = element(logits, targets).mean(1)
+        if example_weights is None:
+            return per.mean()
+        return (per * example_weights).sum() / example_weights.sum().clamp(min=1e-9)
+    return loss
 
 
 def fine_tune(train: Examples, validation: Examples, options: TrainingOptions, out_dir: Path):
@@ -245,14 +333,16 @@ def fine_tune(train: Examples, validation: Examples, options: TrainingOptions, o
 
 # --- evaluation -------------------------------------------------------------------------------
 
-def threshold_for_precision(y: np.ndarray, scores: np.ndarray, target: float) -> tuple[float, bool]:
+def threshold_for_precision(y: np.ndarray, scores: np.ndarray, target: float,
+                            weights: np.ndarray | None = None) -> tuple[float, bool]:
     """The lowest threshold whose precision reaches the target (most recall at that precision);
-    when none does, the threshold of best F1, flagged as not reaching the target."""
+    when none does, the threshold of best F1, flagged as not reaching the target. Examples count by
+    their weight (a judged passage can count more than a lexicon-labelled tweet)."""
     from sklearn.metrics import precision_recall_curve
 
     if y.sum() == 0 or y.sum() == len(y):
         return 0.5, False
-    precision, recall, thresholds = precision_recall_curve(y, scores)
+    precision, recall, thresholds = precision_recall_curve(y, scores, sample_weight=weights)
     precision, recall = precision[:-1], recall[:-1]
     reaching = np.flatnonzero(precision >= target)
     if len(reaching):
@@ -319,14 +409,18 @@ def train_classifier(data: Examples, options: TrainingOptions, out_dir: str | Pa
         vectors = {k: embed_texts(p.texts, options, options.batch_size) if len(p) else np.zeros((0, 1), np.float32)
                    for k, p in parts.items()}
         timings["embedding_seconds"] = round(time.monotonic() - tick, 2)
+        x_train, y_train, w_train = training_rows(parts["train"], vectors["train"], options)
+        x_val, y_val, w_val = training_rows(parts["validation"], vectors["validation"], options)
+        timings["embedding_seconds"] = round(time.monotonic() - tick, 2)
         tick = time.monotonic()
-        head, history = train_head(vectors["train"], parts["train"].labels, vectors["validation"],
-                                   parts["validation"].labels, options)
+        head, history = train_head(x_train, y_train, x_val, y_val, options, w_train, w_val)
         timings["training_seconds"] = round(time.monotonic() - tick, 2)
         encoder_ref = options.base_model
         with torch.no_grad():
             scores = {k: torch.sigmoid(head(torch.from_numpy(v))).double().numpy()[:, 0] if len(parts[k]) else
                       np.zeros(0) for k, v in vectors.items()}
+        # the second look where figures are read (the train split's scores are not)
+        scores = {k: v if k == "train" else second_look_scores(head, parts[k], v, options) for k, v in scores.items()}
     else:
         tick = time.monotonic()
         head, history = fine_tune(parts["train"], parts["validation"], options, out_dir)
@@ -336,7 +430,7 @@ def train_classifier(data: Examples, options: TrainingOptions, out_dir: str | Pa
     card = ClassifierCard(directory=out_dir, name=options.name, encoder=encoder_ref, pooling=options.pooling,
                           normalize=options.normalize, outputs=options.outputs, activation="sigmoid",
                           hidden=options.hidden, threshold=None, direction=options.direction,
-                          text_prefix=options.text_prefix)
+                          text_prefix=options.text_prefix, second_look=options.second_look)
     save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(out_dir / classifiers.HEAD_FILE))
     (out_dir / classifiers.CARD_FILE).write_text(json.dumps(card.to_json(), indent=2) + "\n", encoding="utf-8")
     if scores is None:  # full mode: score the splits through the saved model, as inference will
@@ -344,7 +438,7 @@ def train_classifier(data: Examples, options: TrainingOptions, out_dir: str | Pa
                                     WindowPolicy(options.max_tokens, "head", 1, "max", options.batch_size), "cpu")
         scores = {k: scorer.score(p.texts)[options.name][:, 0] if len(p) else np.zeros(0) for k, p in parts.items()}
     threshold, reached = threshold_for_precision(parts["validation"].labels[:, 0], scores["validation"],
-                                                 options.target_precision)
+                                                 options.target_precision, parts["validation"].weights())
     card = ClassifierCard(**{**card.__dict__, "threshold": round(threshold, 6)})
     (out_dir / classifiers.CARD_FILE).write_text(json.dumps(card.to_json(), indent=2) + "\n", encoding="utf-8")
     metrics = {
@@ -356,7 +450,8 @@ def train_classifier(data: Examples, options: TrainingOptions, out_dir: str | Pa
         "validation": report(parts["validation"], scores["validation"], threshold),
         "test": report(parts["test"], scores["test"], threshold) if len(parts["test"]) else None,
         "history": history, **timings, "seconds": round(time.monotonic() - started, 2),
-        "options": {k: v for k, v in options.__dict__.items() if k not in ("embedding_cache_dir", "encoder_cache_dir")},
+        "options": {k: (v.to_json() if isinstance(v, SecondLook) else v) for k, v in options.__dict__.items()
+                    if k not in ("embedding_cache_dir", "encoder_cache_dir")},
     }
     (out_dir / classifiers.METRICS_FILE).write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
                                                     encoding="utf-8")

@@ -30,10 +30,12 @@ def run(cfg: Config, recipe: ClassifierRecipe, data_root: str | Path, output: st
     data = Examples(texts=[t for p in parts for t in p.texts],
                     labels=np.concatenate([p.labels for p in parts]) if parts else np.zeros((0, 1)),
                     language=[x for p in parts for x in p.language], source=[x for p in parts for x in p.source],
-                    role=[x for p in parts for x in p.role], group=[x for p in parts for x in p.group])
+                    role=[x for p in parts for x in p.role], group=[x for p in parts for x in p.group],
+                    weight=[x for p in parts for x in p.weight], windows=[x for p in parts for x in p.windows])
     if not len(data) or data.labels.sum() == 0 or data.labels.sum() == len(data):
         raise RecipeError("the training data needs both positive and negative examples.")
-    options = training_options(cfg, recipe.name, (recipe.output,), recipe.direction, max_tokens=recipe.window_tokens)
+    options = training_options(cfg, recipe.name, (recipe.output,), recipe.direction, max_tokens=recipe.window_tokens,
+                               second_look=recipe.second_look, target_precision=recipe.target_precision)
     metrics = train_classifier(data, options, output,
                                log=lambda m: print(f"train-classifier: {m}", file=sys.stderr))
     metrics["options"]["max_examples_per_source"] = cfg.training.max_examples_per_source  # to rebuild the splits

@@ -96,7 +96,8 @@ def source_examples(source: Source, data_root: Path, seed: int, cap: int | None)
     print(f"train-classifier: {name} ({source.language}, {source.role}): {len(texts)} labelled rows, "
           f"{int(labels.sum())} positive, {int(held_out.sum())} held out; using {len(chosen)}", file=sys.stderr)
     return Examples([texts[i] for i in chosen], labels[chosen], [source.language] * len(chosen),
-                    [name] * len(chosen), roles, groups)
+                    [name] * len(chosen), roles, groups, weight=[source.weight] * len(chosen),
+                    windows=[source.windows or 0] * len(chosen))
 
 
 def passages(text: str, max_chars: int) -> list[str]:

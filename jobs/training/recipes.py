@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from corpusforge.conf import Config
 from corpusforge.conf.schema import CombineSettings
+from corpusforge.udfs.classifiers.card import SecondLook
 from corpusforge.udfs.classifier_training import TrainingOptions
 
 class RecipeError(ValueError):
@@ -60,6 +61,16 @@ class Source(Strict):
     passages: int | None = Field(default=None, gt=0)  # cut long texts into passages of ~this many chars
     keep_positives: bool = False               # under a cap, keep every positive and sample the negatives
     weak_labels: WeakLabels | None = None
+    weight: float = Field(default=1.0, gt=0)   # each example counts this many times in the loss and the threshold
+    windows: int | None = Field(default=None, ge=2)  # train on this many evenly spaced windows of each long
+    #                                          text (each with the text's label), not its head alone
+
+
+class SecondLookRecipe(Strict):
+    """Written into classifier.json (card.SecondLook): evaluation and inference read a long document
+    whole when its head window scores >= above."""
+    above: float = Field(ge=0, le=1)
+    windows: int = Field(ge=2)
 
 
 class ClassifierRecipe(Strict):
@@ -67,6 +78,8 @@ class ClassifierRecipe(Strict):
     output: str
     direction: Literal["above", "below"] = "above"
     window_tokens: int | None = Field(default=None, gt=2)  # training window (default: conf training.max_tokens)
+    second_look: SecondLookRecipe | None = None
+    target_precision: float | None = Field(default=None, gt=0, le=1)  # default: conf training.target_precision
     sources: list[Source]
 
 
@@ -115,19 +128,21 @@ def load_recipe(path: str | Path, kind: type[R]) -> R:
 
 
 def training_options(cfg: Config, name: str, outputs: tuple[str, ...], direction: str, *, mode: str | None = None,
-                     max_tokens: int | None = None) -> TrainingOptions:
+                     max_tokens: int | None = None, second_look: SecondLookRecipe | None = None,
+                     target_precision: float | None = None) -> TrainingOptions:
     """conf training as the plain options udfs/classifier_training.py takes (a recipe may fix the mode
     and the window: the fluency head is always trained fast, on its recipe's window)."""
     t = cfg.training
     return TrainingOptions(
         name=name, outputs=outputs, mode=mode or t.mode, base_model=t.base_model, pooling=t.pooling,
         normalize=t.normalize, max_tokens=max_tokens or t.max_tokens, validation_fraction=t.validation_fraction,
-        test_fraction=t.test_fraction, target_precision=t.target_precision, seed=t.seed,
+        test_fraction=t.test_fraction, target_precision=target_precision or t.target_precision, seed=t.seed,
         hidden=tuple(t.hidden_units), epochs=t.epochs, learning_rate=t.learning_rate,
         weight_decay=t.weight_decay, batch_size=t.batch_size, patience=t.patience,
         fine_tune_epochs=t.fine_tune_epochs, fine_tune_learning_rate=t.fine_tune_learning_rate,
         embedding_cache_dir=t.embedding_cache_dir, direction=direction, text_prefix=t.text_prefix,
-        encoder_cache_dir=cfg.inference.encoder_cache_dir)
+        encoder_cache_dir=cfg.inference.encoder_cache_dir,
+        second_look=None if second_look is None else SecondLook(second_look.above, second_look.windows))
 
 
 def check_splits(cfg: Config) -> None:

@@ -31,7 +31,7 @@ def make_tiny_bert(directory: Path, seed: int = 0) -> Path:
 
 
 def make_head(directory: Path, encoder: str, name: str, outputs=("positive",), hidden=(8,), threshold=0.5,
-              seed: int = 0, text_prefix: str = "") -> Path:
+              seed: int = 0, text_prefix: str = "", second_look: dict | None = None) -> Path:
     import torch
     from safetensors.torch import save_file
 
@@ -44,6 +44,8 @@ def make_head(directory: Path, encoder: str, name: str, outputs=("positive",), h
     card = {"format": FORMAT, "name": name, "encoder": encoder, "pooling": "mean", "normalize": False,
             "outputs": list(outputs), "activation": "sigmoid", "hidden": list(hidden), "threshold": threshold,
             "direction": "above", "text_prefix": text_prefix}
+    if second_look is not None:
+        card["second_look"] = second_look
     (directory / "classifier.json").write_text(json.dumps(card), encoding="utf-8")
     return directory
 

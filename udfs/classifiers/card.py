@@ -15,8 +15,24 @@ METRICS_FILE = "metrics.json"
 PACKAGE_PREFIX = "package:"
 CONVERTED_PREFIX = "converted:"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+
+
 class ClassifierError(ValueError):
     """A classifier or encoder directory that cannot be used; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class SecondLook:
+    """A document longer than one window whose head window scores >= `above` is read again as `windows`
+    evenly spaced windows (the head among them), and its score becomes the max over them. Why: what
+    makes a page pornographic can sit anywhere in it (a novel's chapter turns explicit half-way), while
+    reading every window of every page would multiply the encoder's cost; the head's score is a cheap
+    first look that sends only suspicious documents (a few % of real pages) to the full read."""
+    above: float
+    windows: int
+
+    def to_json(self) -> dict:
+        return {"above": self.above, "windows": self.windows}
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,7 @@ class ClassifierCard:
     threshold: float | None
     direction: str          # above: a score above the threshold removes; below: under it removes
     text_prefix: str = ""   # put before every text, at training and inference alike (e5: "query: ")
+    second_look: "SecondLook | None" = None  # read the rest of a long document when its head is suspicious
 
     @classmethod
     def load(cls, directory: str | Path) -> "ClassifierCard":
@@ -50,13 +67,20 @@ class ClassifierCard:
                        outputs=tuple(data["outputs"]), activation=str(data["activation"]),
                        hidden=tuple(int(h) for h in data["hidden"]),
                        threshold=None if data.get("threshold") is None else float(data["threshold"]),
-                       direction=str(data["direction"]), text_prefix=str(data.get("text_prefix") or ""))
+                       direction=str(data["direction"]), text_prefix=str(data.get("text_prefix") or ""),
+                       second_look=None if not data.get("second_look") else SecondLook(
+                           above=float(data["second_look"]["above"]), windows=int(data["second_look"]["windows"])))
         except (KeyError, TypeError, json.JSONDecodeError) as err:
             raise ClassifierError(f"{card_path} is not a valid classifier card: {err!r}") from None
         if card.pooling not in ("mean", "cls") or card.activation not in ("sigmoid", "softmax") \
                 or card.direction not in ("above", "below") or not card.outputs:
             raise ClassifierError(f"{card_path}: pooling must be mean|cls, activation sigmoid|softmax, "
                                   f"direction above|below, and outputs non-empty.")
+        look = card.second_look
+        if look is not None and (card.direction != "above" or look.windows < 2 or not 0 <= look.above <= 1
+                                 or (card.threshold is not None and look.above > card.threshold)):
+            raise ClassifierError(f"{card_path}: second_look needs direction above, windows >= 2 and 0 <= above "
+                                  f"<= the threshold (a document that removes on its head alone needs no second look).")
         refuse_pickle_weights(directory, HEAD_FILE)
         return card
 
@@ -67,7 +91,11 @@ class ClassifierCard:
         card = {"format": FORMAT, "name": self.name, "encoder": self.encoder, "pooling": self.pooling,
                 "normalize": self.normalize, "outputs": list(self.outputs), "activation": self.activation,
                 "hidden": list(self.hidden), "threshold": self.threshold, "direction": self.direction}
-        return {**card, "text_prefix": self.text_prefix} if self.text_prefix else card
+        if self.text_prefix:
+            card["text_prefix"] = self.text_prefix
+        if self.second_look is not None:
+            card["second_look"] = self.second_look.to_json()
+        return card
 
 
 def resolve_encoder(reference: str, base: Path, encoder_cache: str | Path | None = None) -> Path:

@@ -11,6 +11,7 @@ what bf16 inference itself moves it (docs/stages.md gives the measured decision 
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import Counter
@@ -20,7 +21,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from corpusforge.udfs.classifiers.card import ClassifierCard
+from corpusforge.udfs.classifiers.card import ClassifierCard, SecondLook
 from corpusforge.udfs.classifiers.encoder import WindowPolicy
 from corpusforge.udfs.classifiers.runtime import load_encoder, load_head, pick_device, pick_dtype
 
@@ -112,10 +113,60 @@ class Scorer:
                 head = load_head(card, dim, self.device)
                 scores = np.full((n, len(card.outputs)), np.nan)
                 scores[todo] = aggregate(head.scores(window_vectors), owners, len(todo), self.policy.aggregate)
+                if card.second_look is not None and self.policy.long_documents == "head":
+                    scores[todo] = self._second_look(card, group, head, [texts[i] or "" for i in todo], scores[todo],
+                                                     masks[card.name][todo])
                 scores[~masks[card.name]] = np.nan
                 result[card.name] = scores
             vectors[group.key] = kept
         return result, vectors
+
+    def _second_look(self, card: ClassifierCard, group: Group, head, texts: list[str], head_scores: np.ndarray,
+                     wanted: np.ndarray) -> np.ndarray:
+        """The card's second look (card.SecondLook): documents whose head window reached `above` are read
+        as evenly spaced windows, and each one's score becomes the max over its head and those windows.
+        The extra windows are this classifier's alone: they are neither kept for a later stage nor
+        shown to the other heads, which were trained and calibrated on head windows."""
+        look = card.second_look
+        picked = second_look_rows(head_scores, wanted, look)
+        if len(picked) == 0:
+            return head_scores
+        encoder = load_encoder(Path(group.path), group.pooling, group.normalize, self.device, self.dtype)
+        policy = dataclasses.replace(self.policy, long_documents="chunks", chunks=look.windows)
+        windows, owners = encoder.windows([texts[k] for k in picked], policy, group.text_prefix)
+        rest = later_windows(owners)  # every document's first window is its head, scored already
+        windows, owners = [w for w, r in zip(windows, rest) if r], owners[rest]  # short ones have none left
+        self.counts.update(second_look_documents=len(set(owners.tolist())), windows_encoded=len(windows),
+                           tokens_encoded=sum(len(w) for w in windows))
+        if not windows:
+            return head_scores
+        pooled = encoder.embed(windows, self.policy.batch_size, self.policy.batch_tokens).numpy()
+        window_scores = head.scores(_tensor(pooled.astype(VECTOR_DTYPE).astype(np.float32)))  # as the head pass
+        return merge_second_look(head_scores, picked, owners, window_scores)
+
+
+def second_look_rows(head_scores: np.ndarray, wanted: np.ndarray, look: SecondLook) -> np.ndarray:
+    """The documents (rows) a second look reads again: wanted, with a head-window score of the first
+    output at or above `above`."""
+    return np.flatnonzero(wanted & (np.nan_to_num(head_scores[:, 0], nan=-1.0) >= look.above))
+
+
+def later_windows(owners: np.ndarray) -> np.ndarray:
+    """True for every window after its document's first (owners ascend, a document's windows in order)."""
+    return np.r_[False, owners[1:] == owners[:-1]] if len(owners) else np.zeros(0, bool)
+
+
+def merge_second_look(head_scores: np.ndarray, picked: np.ndarray, owners: np.ndarray,
+                      window_scores: np.ndarray) -> np.ndarray:
+    """Each picked document's score: the max over its head score and its windows' scores. `owners`
+    index `picked` and may include each document's head window again (training reads all windows)."""
+    return np.maximum(head_scores, _max_into(head_scores, picked[owners], window_scores))
+
+
+def _max_into(like: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    out = np.full_like(like, -np.inf, dtype=np.float64)
+    np.maximum.at(out, rows, values)
+    return out
 
 
 def _tensor(array: np.ndarray):
