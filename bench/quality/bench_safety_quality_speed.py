@@ -11,13 +11,17 @@ cut to their head), on one torch thread, by:
 - new: this checkout's bundled models on the converted multilingual-e5-small: Safety's Scorer keeps the
   pooled vectors, Quality's Scorer scores from them (one encoder pass per document), in the dtype of
   --dtype (auto: bf16 where the CPU has it natively);
-- new, fp32, two passes: the same e5 models without either saving, to show what each saving brings.
+- new, fp32, two passes: the same e5 models without either saving, to show what each saving brings
+  (--no-fp32-path leaves it out: it costs more CPU than the other two together).
+--max-tokens is the window of both sides; --new-max-tokens gives the new paths a smaller one (a
+smaller inference.max_tokens) while today stays at --max-tokens.
 Each path is timed as CPU seconds of its own process (one thread: one core's work, whatever else the
 machine runs), in alternating rounds; the best round counts. Printed per language (zh: documents with
 CJK characters; en: the others) and overall: documents per CPU-second and the ratio to today. The load
 average before and after is printed beside the figures.
 
 Usage: nice -n 10 .venv/bin/python bench/quality/bench_safety_quality_speed.py [--docs 240] [--rounds 3]
+           [--max-tokens 256] [--new-max-tokens N] [--no-fp32-path]
 Results: stdout and bench/results/safety_quality_speed.json.
 """
 from __future__ import annotations
@@ -71,7 +75,10 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=240)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--new-max-tokens", type=int, default=None,
+                        help="the new paths' window (default: --max-tokens); today keeps --max-tokens")
     parser.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--no-fp32-path", action="store_true", help="leave out the 'new fp32, two passes' path")
     parser.add_argument("--baseline-root", default="/work/main")
     parser.add_argument("--baseline-models", default=None,
                         help="today's model directories (default: BASELINE_ROOT/resources/models), e.g. an "
@@ -86,7 +93,8 @@ def main() -> None:
     texts = real_texts(args.docs)
     subsets = {"zh": [t for t in texts if is_chinese(t)], "en": [t for t in texts if not is_chinese(t)],
                "all": texts}
-    policy = WindowPolicy(args.max_tokens, "head", 3, "max", 32)
+    new_max_tokens = args.new_max_tokens or args.max_tokens
+    policy = WindowPolicy(new_max_tokens, "head", 3, "max", 32)
     cards = {m: ClassifierCard.load(ROOT / "resources" / "models" / m) for m in SAFETY + QUALITY}
     ids = {m: encoder_identity(c.encoder_path()) for m, c in cards.items()}
     dtype = pick_dtype(args.dtype, "cpu")
@@ -96,7 +104,9 @@ def main() -> None:
         return (Scorer([cards[m] for m in SAFETY], policy, "cpu", d, [ids[m] for m in SAFETY]),
                 Scorer([cards[m] for m in QUALITY], policy, "cpu", d, [ids[m] for m in QUALITY]))
 
-    paths = {"new": scorers("new"), "new fp32, two passes": scorers("fp32")}
+    paths = {"new": scorers("new")}
+    if not args.no_fp32_path:
+        paths["new fp32, two passes"] = scorers("fp32")
     for safety, quality in paths.values():
         safety.run(["warm up"])
         quality.run(["warm up"])
@@ -139,11 +149,14 @@ def main() -> None:
     after = loadavg()
 
     counts = dict(paths["new"][0].counts), dict(paths["new"][1].counts)
-    result = {"docs": {k: len(v) for k, v in subsets.items()}, "max_tokens": args.max_tokens, "dtype": dtype,
+    result = {"docs": {k: len(v) for k, v in subsets.items()}, "max_tokens": args.max_tokens,
+              "new_max_tokens": new_max_tokens, "dtype": dtype,
               "rounds": args.rounds, "load_before": before, "load_after": after, "by_language": {},
               "new_pass_counts": {"safety": counts[0], "quality": counts[1]}}
+    window = (f"{args.max_tokens}" if new_max_tokens == args.max_tokens
+              else f"{args.max_tokens} (today), {new_max_tokens} (new)")
     print(f"{len(texts)} real documents ({len(subsets['zh'])} zh, {len(subsets['en'])} en), head window "
-          f"{args.max_tokens} tokens, 1 torch thread, best of {args.rounds} alternating rounds; new dtype {dtype}; "
+          f"{window} tokens, 1 torch thread, best of {args.rounds} alternating rounds; new dtype {dtype}; "
           f"load {before} -> {after}")
     print(f"{'language':<8} {'path':<22} {'CPU s':>8} {'wall s':>8} {'docs/CPU-s':>11} {'vs today':>9}")
     for lang, by_path in timings.items():

@@ -19,6 +19,16 @@ DTYPES = {"fp32": lambda torch: torch.float32, "bf16": lambda torch: torch.bfloa
 # (English) characters per token, so the cut never reaches into the window.
 CHARS_PER_TOKEN_CAP = 16
 
+# On a CPU a forward pass holds at most this many (padded) tokens, whatever batch_tokens allows: the
+# activations then stay in cache (the feed-forward layer's 1024 × 1536 intermediate is 3 MB in bf16,
+# 8192 tokens make it 25 MB). Measured on one thread, 240 real documents at 256 tokens, against
+# 8192: the Safety+Quality pass (e5-small, bf16) 4.6% fewer CPU seconds (19.00 against 19.87, best
+# of 3 alternating rounds, every round faster), the encoder pass alone 8-16%, MiniLM in fp32 14%;
+# 512 and 2048 were slower than 1024. Batching moves bf16 scores by < 0.01 (kernel blocking depends
+# on the batch; bf16 itself moves them by up to 0.04), fp32 vectors by 1e-7; the decisions'
+# agreement with fp32 is unchanged (bench_inference_agreement: 99.66% pages, 99.42% labelled).
+CPU_BATCH_TOKENS = 1024
+
 
 @dataclass(frozen=True)
 class WindowPolicy:
@@ -110,8 +120,10 @@ class Encoder:
 
     def embed(self, windows: list[list[int]], batch_size: int, batch_tokens: int = 8192):  # noqa: F821 (torch is imported lazily)
         """Pooled vectors (a float32 tensor) of the windows, in their order; batches are length-sorted
-        to cut padding."""
+        to cut padding, and on a CPU hold at most CPU_BATCH_TOKENS tokens."""
         torch = self._torch
+        if self.device == "cpu":
+            batch_tokens = min(batch_tokens, CPU_BATCH_TOKENS)
         out = torch.empty((len(windows), self.dim), dtype=torch.float32)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         with torch.inference_mode():
