@@ -407,6 +407,7 @@ class InferenceSettings(Section):
     long_documents: Literal["head", "chunks"]
     chunks: int = Field(gt=0)
     chunk_aggregate: Literal["max", "mean"]
+    second_look: bool
     ship_models: bool
     share_encoder_pass: bool
     encoder_cache_dir: str

@@ -270,7 +270,7 @@ def score_documents(spark: SparkSession, df: DataFrame, chosen: list[Classifier]
                                     for c in chosen for col in columns[c.name].values()]
                           + ([T.StructField(VECTORS_COLUMN, VECTORS_TYPE)] if keep_vectors else []))
     policy = WindowPolicy(inference.max_tokens, inference.long_documents, inference.chunks, inference.chunk_aggregate,
-                          inference.batch_size, inference.batch_tokens)
+                          inference.batch_size, inference.batch_tokens, inference.second_look)
     plan = [(c.name, c.shipped, c.encoder_shipped, str(c.card.directory), c.settings.languages) for c in chosen]
     identities = [c.encoder_id for c in chosen]
     device, dtype, threads, cache = inference.device, inference.dtype, inference.threads, inference.encoder_cache_dir

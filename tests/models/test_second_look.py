@@ -59,6 +59,14 @@ def test_a_head_below_the_gate_is_not_read_again(tmp_path, encoder):
     assert np.array_equal(scores, head)
 
 
+def test_the_conf_switch_turns_the_second_look_off(tmp_path, encoder):
+    import dataclasses
+
+    off = Scorer([card(tmp_path, encoder, 0.0)], dataclasses.replace(head_policy(), second_look=False), "cpu")
+    off.score(TEXTS)
+    assert off.counts["second_look_documents"] == 0 and off.counts["windows_encoded"] == len(TEXTS)
+
+
 def test_unwanted_documents_get_no_second_look(tmp_path, encoder):
     scorer = Scorer([card(tmp_path, encoder, 0.0)], head_policy(), "cpu")
     scores = scorer.score(TEXTS, {"porn": [True, False, True, True, True]})["porn"]

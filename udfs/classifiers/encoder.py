@@ -39,6 +39,7 @@ class WindowPolicy:
     aggregate: str           # max | mean of a document's window scores
     batch_size: int          # windows per forward pass at most (length-sorted, so padding stays small)
     batch_tokens: int = 8192  # and at most this many tokens (windows × width) per pass
+    second_look: bool = True  # classifiers whose card has a second_look read suspicious long documents whole
 
 
 class Encoder:

@@ -113,7 +113,7 @@ class Scorer:
                 head = load_head(card, dim, self.device)
                 scores = np.full((n, len(card.outputs)), np.nan)
                 scores[todo] = aggregate(head.scores(window_vectors), owners, len(todo), self.policy.aggregate)
-                if card.second_look is not None and self.policy.long_documents == "head":
+                if card.second_look is not None and self.policy.second_look and self.policy.long_documents == "head":
                     scores[todo] = self._second_look(card, group, head, [texts[i] or "" for i in todo], scores[todo],
                                                      masks[card.name][todo])
                 scores[~masks[card.name]] = np.nan
