@@ -78,7 +78,8 @@ def test_stage_thresholds_resolve_model_defaults_and_overrides(four, cfg_factory
     chosen, table, checks = check_models(cfg)
     assert [c.name for c in chosen] == ["ad", "fluency"]
     assert table.default == {"ad": 0.6, "fluency": 0.45}  # null → the thresholds stored with the models
-    assert table.languages["zh"] == {"fluency": 0.25} and table.sites[-1] == ("*.shop.com", {"ad": 0.99})
+    # the --set replaces zh's fluency and keeps the bundled conf's zh ad override
+    assert table.languages["zh"] == {"fluency": 0.25, "ad": 0.95} and table.sites[-1] == ("*.shop.com", {"ad": 0.99})
     assert [(c.key, c.classifier, c.direction) for c in checks] == [("ad", "ad", "above"), ("fluency", "fluency", "above")]
     assert checks[1].context == tuple(f"fluency.{a}" for a in ASPECTS)
 
