@@ -138,10 +138,7 @@ def embed_texts(texts: Sequence[str], options: TrainingOptions, batch_size: int 
         windows, owners = encoder.windows(texts[begin:begin + step], policy, options.text_prefix)
         vectors[begin + owners] = encoder.embed(windows, batch_size).numpy()
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npy")
-        np.save(tmp, vectors)
-        tmp.replace(cache)
+        _store(cache, lambda tmp: np.save(tmp, vectors))
     return vectors
 
 
@@ -164,11 +161,16 @@ def embed_windows(texts: Sequence[str], options: TrainingOptions, windows: int, 
         tokens, owners = [t for t, k in zip(tokens, keep) if k], owners[keep]
     vectors = encoder.embed(tokens, batch_size).numpy() if tokens else np.zeros((0, encoder.dim), np.float32)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, vectors=vectors, owners=owners)
-        tmp.replace(cache)
+        _store(cache, lambda tmp: np.savez(tmp, vectors=vectors, owners=owners))
     return vectors, owners
+
+
+def _store(cache: Path, write) -> None:
+    """write(tmp) a cache file beside `cache`, then rename it into place: a killed run leaves no half file."""
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp" + cache.suffix)
+    write(tmp)
+    tmp.replace(cache)
 
 
 def _cache_file(encoder_dir: Path, texts: Sequence[str], options: TrainingOptions, windows: int = 1,
@@ -408,7 +410,6 @@ def train_classifier(data: Examples, options: TrainingOptions, out_dir: str | Pa
         tick = time.monotonic()
         vectors = {k: embed_texts(p.texts, options, options.batch_size) if len(p) else np.zeros((0, 1), np.float32)
                    for k, p in parts.items()}
-        timings["embedding_seconds"] = round(time.monotonic() - tick, 2)
         x_train, y_train, w_train = training_rows(parts["train"], vectors["train"], options)
         x_val, y_val, w_val = training_rows(parts["validation"], vectors["validation"], options)
         timings["embedding_seconds"] = round(time.monotonic() - tick, 2)

@@ -114,17 +114,18 @@ class Scorer:
                 scores = np.full((n, len(card.outputs)), np.nan)
                 scores[todo] = aggregate(head.scores(window_vectors), owners, len(todo), self.policy.aggregate)
                 if card.second_look is not None and self.policy.second_look and self.policy.long_documents == "head":
-                    scores[todo] = self._second_look(card, group, head, [texts[i] or "" for i in todo], scores[todo],
+                    scores[todo] = self._second_look(card, group, head, texts, todo, scores[todo],
                                                      masks[card.name][todo])
                 scores[~masks[card.name]] = np.nan
                 result[card.name] = scores
             vectors[group.key] = kept
         return result, vectors
 
-    def _second_look(self, card: ClassifierCard, group: Group, head, texts: list[str], head_scores: np.ndarray,
-                     wanted: np.ndarray) -> np.ndarray:
-        """The card's second look (card.SecondLook): documents whose head window reached `above` are read
-        as evenly spaced windows, and each one's score becomes the max over its head and those windows.
+    def _second_look(self, card: ClassifierCard, group: Group, head, texts: Sequence[str], todo: np.ndarray,
+                     head_scores: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+        """The card's second look (card.SecondLook): documents (rows of `todo`, the indices of the texts
+        scored here) whose head window reached `above` are read as evenly spaced windows, and each
+        one's score becomes the max over its head and those windows.
         The extra windows are this classifier's alone: they are neither kept for a later stage nor
         shown to the other heads, which were trained and calibrated on head windows."""
         look = card.second_look
@@ -133,7 +134,7 @@ class Scorer:
             return head_scores
         encoder = load_encoder(Path(group.path), group.pooling, group.normalize, self.device, self.dtype)
         policy = dataclasses.replace(self.policy, long_documents="chunks", chunks=look.windows)
-        windows, owners = encoder.windows([texts[k] for k in picked], policy, group.text_prefix)
+        windows, owners = encoder.windows([texts[todo[k]] or "" for k in picked], policy, group.text_prefix)
         rest = later_windows(owners)  # every document's first window is its head, scored already
         windows, owners = [w for w, r in zip(windows, rest) if r], owners[rest]  # short ones have none left
         self.counts.update(second_look_documents=len(set(owners.tolist())), windows_encoded=len(windows),
@@ -160,13 +161,9 @@ def merge_second_look(head_scores: np.ndarray, picked: np.ndarray, owners: np.nd
                       window_scores: np.ndarray) -> np.ndarray:
     """Each picked document's score: the max over its head score and its windows' scores. `owners`
     index `picked` and may include each document's head window again (training reads all windows)."""
-    return np.maximum(head_scores, _max_into(head_scores, picked[owners], window_scores))
-
-
-def _max_into(like: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-    out = np.full_like(like, -np.inf, dtype=np.float64)
-    np.maximum.at(out, rows, values)
-    return out
+    merged = head_scores.astype(np.float64)  # a copy
+    np.maximum.at(merged, picked[owners], window_scores)
+    return merged
 
 
 def _tensor(array: np.ndarray):
